@@ -1,0 +1,68 @@
+"""The exceptions knight raises, each with a stable code.
+
+Callers branch on ``code`` (or on the class), never on message text; messages
+say what went wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class KnightError(Exception):
+    """Base of every error knight raises on purpose."""
+
+    code = "KNIGHT_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ModelError(KnightError):
+    """The model file is malformed or inconsistent."""
+
+    code = "MODEL_INVALID"
+
+
+class ValidationError(KnightError):
+    """Input was rejected before anything was written."""
+
+    code = "VALIDATION"
+
+
+class NotFoundError(KnightError):
+    """A table, item or file that was asked for does not exist."""
+
+    code = "NOT_FOUND"
+
+
+class AlreadyExistsError(KnightError):
+    """Something that must be unique exists already."""
+
+    code = "ALREADY_EXISTS"
+
+
+class ConflictError(KnightError):
+    """A concurrent change got there first; retrying may succeed."""
+
+    code = "CONFLICT"
+
+
+class EngineError(KnightError):
+    """DynamoDB (or its neighbours) could not be reached or refused a request."""
+
+    code = "ENGINE_UNAVAILABLE"
+
+
+class RefusedError(KnightError):
+    """A command refused to run, for safety, until it is confirmed."""
+
+    code = "REFUSED"
+
+
+class DriftError(KnightError):
+    """A committed artifact no longer matches the model."""
+
+    code = "DRIFT"

@@ -1,0 +1,51 @@
+"""Field types of the model and the checks each applies to a value."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+
+_EMAIL = re.compile(r"^[^@\s#]+@[^@\s#]+\.[^@\s#]+$")
+
+
+def check_value(field_type: str, value: object) -> object:
+    """Return ``value`` in its stored form, or raise ValueError saying why it is wrong."""
+    if field_type == "id":
+        if not isinstance(value, str):
+            raise ValueError(f"expected an id (a UUID string), got {type(value).__name__}")
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a UUID") from None
+        return value.lower()
+    if field_type == "string":
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("expected a non-empty string")
+        return value
+    if field_type == "email":
+        if not isinstance(value, str) or not _EMAIL.match(value):
+            raise ValueError(f"'{value}' is not an email address such as ada@example.com")
+        return value
+    if field_type == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            # Decimal from DynamoDB reads is fine when it holds a whole number.
+            try:
+                whole = int(value)  # type: ignore[call-overload]
+            except (TypeError, ValueError):
+                raise ValueError(f"expected a whole number, got {value!r}") from None
+            if isinstance(value, bool) or whole != value:
+                raise ValueError(f"expected a whole number, got {value!r}")
+            value = whole
+        if value < 0:
+            raise ValueError(f"expected a number of 0 or more, got {value}")
+        return value
+    if field_type == "datetime":
+        if not isinstance(value, str):
+            raise ValueError("expected an ISO-8601 date-time string")
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not an ISO-8601 date-time") from None
+        return value
+    raise ValueError(f"unknown field type '{field_type}'")

@@ -1,0 +1,277 @@
+"""Read a model file, check it, and report any problem at its line in the file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+from knight.errors import ModelError
+from knight.model.model import (
+    AccessPattern,
+    Entity,
+    EntityKeys,
+    Index,
+    Model,
+    SortKeyCondition,
+)
+from knight.model.schema import BASE_TABLE, EntitySpec, ModelSpec
+from knight.model.templates import KeyTemplate, TemplateError
+
+MODEL_FILE = "sir-learn-a-lot.yaml"
+
+Path_ = Sequence[str | int]
+
+
+def default_model_path() -> Path:
+    """The model shipped with knight: ``model/`` of a checkout, or the copy in the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parents[1] / "model" / MODEL_FILE, here.parent / "_model" / MODEL_FILE):
+        if candidate.is_file():
+            return candidate
+    raise ModelError(f"knight's model file {MODEL_FILE} is missing from the installation; reinstall knight")
+
+
+def load_model(path: Path | str | None = None) -> Model:
+    """Load and check a model file; raise ModelError naming the file, line and part."""
+    path = Path(path) if path is not None else default_model_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from None
+    return parse_model(text, path)
+
+
+def parse_model(text: str, path: Path) -> Model:
+    try:
+        raw = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ModelError(f"{where}: not valid YAML: {problem}") from None
+    located = _Locator(path, root)
+    if not isinstance(raw, dict):
+        raise ModelError(f"{path}:1:1: a model file is a mapping with table, indexes, entities and accessPatterns")
+    try:
+        spec = ModelSpec.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        more = exc.error_count() - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ModelError(located.message(first["loc"], first["msg"]) + suffix) from None
+    return _Builder(spec, path, located).build()
+
+
+class _Locator:
+    """Turns a path inside the model (entities.track.keys) into file:line:column."""
+
+    def __init__(self, path: Path, root: yaml.Node | None) -> None:
+        self.path = path
+        self.root = root
+
+    def message(self, where: Path_, problem: str) -> str:
+        dotted = ".".join(str(part) for part in where) or "(top)"
+        line, column = self._position(where)
+        return f"{self.path}:{line}:{column}: {dotted}: {problem}"
+
+    def _position(self, where: Path_) -> tuple[int, int]:
+        node = self.root
+        found = node
+        for part in where:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if str(key.value) == str(part):
+                        child = value if not isinstance(value, yaml.ScalarNode) else key
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if 0 <= part < len(node.value):
+                    child = node.value[part]
+            if child is None:
+                break
+            found = node = child
+        if found is None:
+            return 1, 1
+        return found.start_mark.line + 1, found.start_mark.column + 1
+
+
+class _Builder:
+    """Cross-checks the parts of a valid-looking spec and builds the Model."""
+
+    def __init__(self, spec: ModelSpec, path: Path, located: _Locator) -> None:
+        self.spec = spec
+        self.path = path
+        self.located = located
+
+    def fail(self, where: Path_, problem: str) -> ModelError:
+        return ModelError(self.located.message(where, problem))
+
+    def template(self, text: str, where: Path_) -> KeyTemplate:
+        try:
+            return KeyTemplate(text)
+        except TemplateError as exc:
+            raise self.fail(where, str(exc)) from None
+
+    def build(self) -> Model:
+        indexes = self.indexes()
+        type_attribute = self.spec.table.entityTypeAttribute
+        if type_attribute in {k for i in indexes.values() for k in (i.partition_key, i.sort_key)}:
+            raise self.fail(["table", "entityTypeAttribute"], "cannot be a key attribute")
+        entities = {
+            name: self.entity(name, entity_spec, indexes)
+            for name, entity_spec in self.spec.entities.items()
+        }
+        patterns = self.patterns(entities, indexes)
+        return Model(self.path, self.spec, indexes, entities, patterns)
+
+    def indexes(self) -> dict[str, Index]:
+        table = self.spec.table
+        indexes = {BASE_TABLE: Index(BASE_TABLE, table.keys.partition, table.keys.sort)}
+        used = {table.keys.partition, table.keys.sort}
+        for name, index in self.spec.indexes.items():
+            if name == BASE_TABLE:
+                raise self.fail(["indexes", name], f"'{BASE_TABLE}' is reserved for the base table")
+            if not 3 <= len(name) <= 255:
+                raise self.fail(["indexes", name], "an index name has 3 to 255 characters")
+            for key in (index.keys.partition, index.keys.sort):
+                if key in used:
+                    raise self.fail(["indexes", name, "keys"], f"'{key}' is already a key of another index")
+                used.add(key)
+            indexes[name] = Index(name, index.keys.partition, index.keys.sort, index.projection)
+        return indexes
+
+    def entity(self, name: str, spec: EntitySpec, indexes: dict[str, Index]) -> Entity:
+        at: list[str | int] = ["entities", name]
+        keys: dict[str, EntityKeys] = {}
+        if BASE_TABLE not in spec.keys:
+            raise self.fail([*at, "keys"], f"every entity needs keys on '{BASE_TABLE}'")
+        for index_name, pair in spec.keys.items():
+            where = [*at, "keys", index_name]
+            if index_name not in indexes:
+                raise self.fail(where, f"no index '{index_name}'; known: {', '.join(indexes)}")
+            index = indexes[index_name]
+            if (pair.sort is None) != (index.sort_key is None):
+                raise self.fail(where, f"{index_name} has a sort key, so give 'partition' and 'sort'")
+            partition = self.template(pair.partition, [*where, "partition"])
+            sort = self.template(pair.sort, [*where, "sort"]) if pair.sort is not None else None
+            for part, template in (("partition", partition), ("sort", sort)):
+                for field_name in template.fields if template else ():
+                    if field_name not in spec.fields:
+                        raise self.fail(
+                            [*where, part],
+                            f"'{template.text if template else ''}' names field '{field_name}', "
+                            f"which {name} does not have ({', '.join(spec.fields)})",
+                        )
+            keys[index_name] = EntityKeys(index, partition, sort)
+        for i, attribute in enumerate(spec.attributes):
+            if attribute not in spec.fields:
+                raise self.fail([*at, "attributes", i], f"'{attribute}' is not a field of {name}")
+        covered = {f for k in keys.values() for f in k.fields} | set(spec.attributes)
+        for field_name in spec.fields:
+            if field_name not in covered:
+                raise self.fail(
+                    [*at, "fields", field_name],
+                    "is stored nowhere: use it in a key template or list it under attributes",
+                )
+        entity = Entity(
+            name=name,
+            description=spec.description,
+            fields=spec.fields,
+            keys=keys,
+            attributes=tuple(spec.attributes),
+            examples=tuple(spec.examples),
+            type_attribute=self.spec.table.entityTypeAttribute,
+        )
+        for i, example in enumerate(spec.examples):
+            try:
+                item = entity.item(example)
+            except Exception as exc:  # noqa: BLE001 - reported with its place in the file
+                raise self.fail([*at, "examples", i], str(exc)) from None
+            if entity.values(item) != entity.check(example):
+                raise self.fail([*at, "examples", i], "its keys do not read back to the same values")
+        return entity
+
+    def patterns(
+        self, entities: dict[str, Entity], indexes: dict[str, Index]
+    ) -> dict[int, AccessPattern]:
+        patterns: dict[int, AccessPattern] = {}
+        names: set[str] = set()
+        for number, spec in sorted(self.spec.accessPatterns.items()):
+            at: list[str | int] = ["accessPatterns", number]
+            if number < 1:
+                raise self.fail(at, "access patterns are numbered from 1")
+            if spec.name in names:
+                raise self.fail([*at, "name"], f"another pattern is already named '{spec.name}'")
+            names.add(spec.name)
+            if spec.entity not in entities:
+                raise self.fail([*at, "entity"], f"no entity '{spec.entity}'")
+            entity = entities[spec.entity]
+            if spec.index not in indexes:
+                raise self.fail([*at, "index"], f"no index '{spec.index}'; known: {', '.join(indexes)}")
+            if spec.index not in entity.keys:
+                raise self.fail([*at, "index"], f"{entity.name} has no keys on {spec.index}")
+            own = entity.keys[spec.index]
+            partition = self.template(spec.partition, [*at, "partition"])
+            if partition != own.partition:
+                raise self.fail(
+                    [*at, "partition"],
+                    f"'{partition.text}' differs from {entity.name}'s {spec.index} partition "
+                    f"template '{own.partition.text}'",
+                )
+            sort = None
+            if spec.sort is not None:
+                sort = self.sort_condition(spec.sort.equals, spec.sort.beginsWith, own, [*at, "sort"])
+            if spec.filter is not None and spec.filter.exists not in entity.attributes:
+                raise self.fail([*at, "filter", "exists"], f"'{spec.filter.exists}' is not an attribute of {entity.name}")
+            patterns[number] = AccessPattern(
+                number=number,
+                name=spec.name,
+                summary=" ".join(spec.summary.split()),
+                entity=entity,
+                index=indexes[spec.index],
+                partition=partition,
+                sort=sort,
+                filter_exists=spec.filter.exists if spec.filter else None,
+            )
+        return patterns
+
+    def sort_condition(
+        self, equals: str | None, begins: str | None, own: EntityKeys, where: Path_
+    ) -> SortKeyCondition:
+        if own.sort is None:
+            raise self.fail(where, f"{own.index.name} has no sort key")
+        if equals is not None:
+            template = self.template(equals, [*where, "equals"])
+            sample = template.render(_Samples())
+            if not own.sort.matches(sample):
+                raise self.fail(
+                    [*where, "equals"],
+                    f"'{equals}' can never equal a key made by '{own.sort.text}'",
+                )
+            return SortKeyCondition("equals", template)
+        assert begins is not None
+        template = self.template(begins, [*where, "beginsWith"])
+        if template.fields:
+            raise self.fail([*where, "beginsWith"], "a prefix is literal text, without {fields}")
+        head = own.sort.literal_prefix
+        if not (head.startswith(begins) or (begins.startswith(head) and not own.sort.is_constant)):
+            raise self.fail(
+                [*where, "beginsWith"],
+                f"no key made by '{own.sort.text}' begins with '{begins}'",
+            )
+        return SortKeyCondition("begins_with", template)
+
+
+class _Samples(dict[str, Any]):
+    """Values for any field, to test whether two templates can make the same key."""
+
+    def __missing__(self, key: str) -> str:
+        return "x1"
+
+    def get(self, key: str, default: Any = None) -> Any:  # noqa: ARG002 - dict signature
+        return self[key]

@@ -1,0 +1,241 @@
+"""The loaded model: indexes, entities with their key templates, access patterns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from knight.errors import NotFoundError, ValidationError
+from knight.model.fields import check_value
+from knight.model.schema import BASE_TABLE, FieldSpec, ModelSpec
+from knight.model.templates import KeyTemplate
+
+
+@dataclass(frozen=True)
+class Index:
+    """The base table (name ``table``) or a global secondary index."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None
+    projection: str = "ALL"
+
+    @property
+    def is_table(self) -> bool:
+        return self.name == BASE_TABLE
+
+    @property
+    def index_name(self) -> str | None:
+        """The ``IndexName`` a request names, None for the base table."""
+        return None if self.is_table else self.name
+
+
+@dataclass(frozen=True)
+class EntityKeys:
+    """An entity's key templates on one index."""
+
+    index: Index
+    partition: KeyTemplate
+    sort: KeyTemplate | None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        names = list(self.partition.fields)
+        if self.sort is not None:
+            names += [f for f in self.sort.fields if f not in names]
+        return tuple(names)
+
+    def render(self, values: Mapping[str, object]) -> dict[str, str]:
+        key = {self.index.partition_key: self.partition.render(values)}
+        if self.sort is not None and self.index.sort_key is not None:
+            key[self.index.sort_key] = self.sort.render(values)
+        return key
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One kind of item in the table."""
+
+    name: str
+    description: str
+    fields: Mapping[str, FieldSpec]
+    keys: Mapping[str, EntityKeys]
+    attributes: tuple[str, ...]
+    examples: tuple[Mapping[str, Any], ...]
+    type_attribute: str
+
+    @property
+    def table_keys(self) -> EntityKeys:
+        return self.keys[BASE_TABLE]
+
+    def check(self, values: Mapping[str, object]) -> dict[str, object]:
+        """Check every field value against its type; raise ValidationError naming the field."""
+        unknown = sorted(set(values) - set(self.fields))
+        if unknown:
+            raise ValidationError(
+                f"{self.name} has no field {', '.join(unknown)}; its fields are {', '.join(self.fields)}"
+            )
+        checked: dict[str, object] = {}
+        for name, spec in self.fields.items():
+            value = values.get(name)
+            if value is None:
+                if spec.required:
+                    raise ValidationError(f"{self.name}.{name} is required")
+                continue
+            try:
+                checked[name] = check_value(spec.type, value)
+            except ValueError as exc:
+                raise ValidationError(f"{self.name}.{name}: {exc}") from None
+        return checked
+
+    def key(self, values: Mapping[str, object], index: str = BASE_TABLE) -> dict[str, str]:
+        """The key attributes of the item with these values on one index."""
+        try:
+            return self.keys[index].render(values)
+        except KeyError as exc:
+            raise ValidationError(f"{self.name} key on {index} needs '{exc.args[0]}'") from None
+
+    def item(self, values: Mapping[str, object]) -> dict[str, Any]:
+        """The full item: keys on every index the entity uses, its type, its attributes."""
+        checked = self.check(values)
+        item: dict[str, Any] = {}
+        for entity_keys in self.keys.values():
+            if all(checked.get(f) is not None for f in entity_keys.fields):
+                item.update(entity_keys.render(checked))
+        item[self.type_attribute] = self.name
+        for attribute in self.attributes:
+            if checked.get(attribute) is not None:
+                item[attribute] = checked[attribute]
+        return item
+
+    def values(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The field values an item holds, read back from its keys and attributes."""
+        values: dict[str, Any] = {}
+        for entity_keys in self.keys.values():
+            parts = [(entity_keys.partition, entity_keys.index.partition_key)]
+            if entity_keys.sort is not None and entity_keys.index.sort_key is not None:
+                parts.append((entity_keys.sort, entity_keys.index.sort_key))
+            for template, attribute in parts:
+                if attribute in item:
+                    parsed = template.parse(str(item[attribute]))
+                    if parsed:
+                        # A lower-cased copy (student email on gsi1) never overrides the original.
+                        for name, text in parsed.items():
+                            values.setdefault(name, text)
+        for attribute in self.attributes:
+            if attribute in item:
+                values[attribute] = item[attribute]
+        for name, spec in self.fields.items():
+            if spec.type == "int" and name in values:
+                values[name] = int(values[name])
+        return values
+
+
+SortOperator = Literal["equals", "begins_with"]
+
+
+@dataclass(frozen=True)
+class SortKeyCondition:
+    operator: SortOperator
+    template: KeyTemplate
+
+
+@dataclass(frozen=True)
+class AccessPattern:
+    """A named read: one request on one index."""
+
+    number: int
+    name: str
+    summary: str
+    entity: Entity
+    index: Index
+    partition: KeyTemplate
+    sort: SortKeyCondition | None
+    filter_exists: str | None
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        names = list(self.partition.fields)
+        if self.sort is not None:
+            names += [f for f in self.sort.template.fields if f not in names]
+        return tuple(names)
+
+    @property
+    def operation(self) -> Literal["GetItem", "Query"]:
+        if self.index.is_table and self.sort is not None and self.sort.operator == "equals":
+            return "GetItem"
+        return "Query"
+
+    @property
+    def key_condition(self) -> str:
+        """The key condition in words, as DESIGN and the docs write it."""
+        text = f"{self.index.partition_key} = {self.partition.text}"
+        if self.sort is not None:
+            sort_key = self.index.sort_key
+            if self.sort.operator == "equals":
+                text += f" and {sort_key} = {self.sort.template.text}"
+            else:
+                text += f" and {sort_key} begins with {self.sort.template.text}"
+        return text
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything knight knows about the table, loaded from one file."""
+
+    path: Path
+    spec: ModelSpec
+    indexes: Mapping[str, Index]
+    entities: Mapping[str, Entity]
+    access_patterns: Mapping[int, AccessPattern] = field(default_factory=dict)
+
+    @property
+    def table_name(self) -> str:
+        return self.spec.table.name
+
+    @property
+    def table_index(self) -> Index:
+        return self.indexes[BASE_TABLE]
+
+    @property
+    def secondary_indexes(self) -> list[Index]:
+        return [index for index in self.indexes.values() if not index.is_table]
+
+    @property
+    def type_attribute(self) -> str:
+        return self.spec.table.entityTypeAttribute
+
+    @property
+    def key_attributes(self) -> list[str]:
+        """Every attribute any index is keyed on, table first."""
+        names: list[str] = []
+        for index in self.indexes.values():
+            for name in (index.partition_key, index.sort_key):
+                if name is not None and name not in names:
+                    names.append(name)
+        return names
+
+    def entity(self, name: str) -> Entity:
+        try:
+            return self.entities[name]
+        except KeyError:
+            raise NotFoundError(
+                f"no entity '{name}'; the model has {', '.join(self.entities)}"
+            ) from None
+
+    def entity_of(self, item: Mapping[str, Any]) -> Entity | None:
+        return self.entities.get(str(item.get(self.type_attribute, "")))
+
+    def pattern(self, ref: str | int) -> AccessPattern:
+        """An access pattern by number or name."""
+        text = str(ref).strip()
+        if text.isdigit() and int(text) in self.access_patterns:
+            return self.access_patterns[int(text)]
+        for pattern in self.access_patterns.values():
+            if pattern.name == text:
+                return pattern
+        raise NotFoundError(
+            f"no access pattern '{ref}'; `knight access-patterns` lists them"
+        )

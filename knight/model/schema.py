@@ -1,0 +1,100 @@
+"""The shape of a model file, checked by pydantic.
+
+These classes say which keys a model file may have and of what type. Rules
+that span several parts of the file (a template naming an unknown field, a
+pattern that disagrees with its entity) are checked in ``load``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+BASE_TABLE = "table"
+"""The name an entity or access pattern uses for the base table's own keys."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeyNames(_Strict):
+    partition: str = Field(min_length=1)
+    sort: str | None = Field(default=None, min_length=1)
+
+
+class Deployment(_Strict):
+    encryption: bool = True
+    pointInTimeRecovery: bool = True
+    deadLetterQueue: str = Field(min_length=1, max_length=80)
+
+
+class TableSpec(_Strict):
+    name: str = Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    keys: KeyNames
+    billing: Literal["PAY_PER_REQUEST"]
+    stream: Literal["NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY"]
+    entityTypeAttribute: str = Field(min_length=1)
+    deployment: Deployment
+
+
+class IndexSpec(_Strict):
+    keys: KeyNames
+    projection: Literal["ALL", "KEYS_ONLY"]
+
+
+FieldType = Literal["id", "string", "email", "int", "datetime"]
+
+
+class FieldSpec(_Strict):
+    type: FieldType
+    required: bool = True
+
+
+class KeyPair(_Strict):
+    partition: str = Field(min_length=1)
+    sort: str | None = Field(default=None, min_length=1)
+
+
+class EntitySpec(_Strict):
+    description: str = ""
+    fields: dict[str, FieldSpec] = Field(min_length=1)
+    keys: dict[str, KeyPair] = Field(min_length=1)
+    attributes: list[str]
+    examples: list[dict[str, Any]] = Field(min_length=1)
+
+
+class SortCondition(_Strict):
+    equals: str | None = None
+    beginsWith: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SortCondition:
+        if (self.equals is None) == (self.beginsWith is None):
+            raise ValueError("give exactly one of 'equals' or 'beginsWith'")
+        return self
+
+
+class FilterSpec(_Strict):
+    exists: str = Field(min_length=1)
+
+
+class AccessPatternSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    summary: str = Field(min_length=1)
+    entity: str
+    index: str
+    partition: str = Field(min_length=1)
+    sort: SortCondition | None = None
+    filter: FilterSpec | None = None
+
+
+class ModelSpec(_Strict):
+    version: Literal[1]
+    table: TableSpec
+    indexes: dict[str, IndexSpec]
+    prefixes: dict[str, str] = {}
+    entities: dict[str, EntitySpec] = Field(min_length=1)
+    accessPatterns: dict[int, AccessPatternSpec] = Field(min_length=1)

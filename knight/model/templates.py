@@ -1,0 +1,128 @@
+"""Key templates such as ``c#{courseId}`` or ``s#{email|lower}``.
+
+A template renders a key from field values and parses a key back into the
+values it was made from. It is the only place where a key string is built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([a-z]+))?\}")
+
+TRANSFORMS: dict[str, Callable[[str], str]] = {"lower": str.lower}
+
+
+class TemplateError(ValueError):
+    """A template string is malformed."""
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    field: str
+    transform: str | None = None
+
+
+class KeyTemplate:
+    """A parsed key template."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        parts: list[str | Placeholder] = []
+        pos = 0
+        for match in _PLACEHOLDER.finditer(text):
+            literal = text[pos : match.start()]
+            if literal:
+                parts.append(literal)
+            field, transform = match.group(1), match.group(2)
+            if transform is not None and transform not in TRANSFORMS:
+                known = ", ".join(sorted(TRANSFORMS))
+                raise TemplateError(f"unknown transform '|{transform}' in '{text}' (known: {known})")
+            parts.append(Placeholder(field, transform))
+            pos = match.end()
+        if text[pos:]:
+            parts.append(text[pos:])
+        for part in parts:
+            if isinstance(part, str) and ("{" in part or "}" in part):
+                raise TemplateError(
+                    f"stray brace in '{text}': write placeholders as {{field}} or {{field|lower}}"
+                )
+        for left, right in zip(parts, parts[1:], strict=False):
+            if isinstance(left, Placeholder) and isinstance(right, Placeholder):
+                raise TemplateError(
+                    f"'{text}' puts two placeholders side by side; separate them with a literal such as '#'"
+                )
+        if not text:
+            raise TemplateError("a key template cannot be empty")
+        self.parts: tuple[str | Placeholder, ...] = tuple(parts)
+        self._placeholders = [p for p in parts if isinstance(p, Placeholder)]
+        self._regex = re.compile(
+            "".join(
+                "(.+?)" if isinstance(p, Placeholder) else re.escape(p) for p in parts
+            )
+            + r"\Z",
+            re.DOTALL,
+        )
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Field names in order of appearance, without repeats."""
+        seen: dict[str, None] = {}
+        for part in self.parts:
+            if isinstance(part, Placeholder):
+                seen.setdefault(part.field)
+        return tuple(seen)
+
+    @property
+    def literal_prefix(self) -> str:
+        """The literal text before the first placeholder (all of it for a constant)."""
+        prefix = ""
+        for part in self.parts:
+            if isinstance(part, Placeholder):
+                break
+            prefix += part
+        return prefix
+
+    @property
+    def is_constant(self) -> bool:
+        return not self.fields
+
+    def render(self, values: Mapping[str, object]) -> str:
+        out: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            if values.get(part.field) is None:
+                raise KeyError(part.field)
+            text = str(values[part.field])
+            if part.transform is not None:
+                text = TRANSFORMS[part.transform](text)
+            out.append(text)
+        return "".join(out)
+
+    def parse(self, key: str) -> dict[str, str] | None:
+        """Return the field values a key was rendered from, or None if it does not fit."""
+        match = self._regex.match(key)
+        if match is None:
+            return None
+        values: dict[str, str] = {}
+        for placeholder, text in zip(self._placeholders, match.groups(), strict=True):
+            # A field used twice in one template must read the same both times.
+            if values.setdefault(placeholder.field, text) != text:
+                return None
+        return values
+
+    def matches(self, key: str) -> bool:
+        return self.parse(key) is not None
+
+    def __repr__(self) -> str:
+        return f"KeyTemplate({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KeyTemplate) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
