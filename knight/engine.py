@@ -1,0 +1,254 @@
+"""Where DynamoDB, DynamoDB Streams and SQS are, and the clients that reach them.
+
+boto3's own configuration decides (``AWS_ENDPOINT_URL``, the service-specific
+``AWS_ENDPOINT_URL_DYNAMODB`` and friends, profiles, region). When it names no
+endpoint, knight starts its embedded engine, a moto server in this process,
+unless real AWS was asked for explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+
+from knight.errors import EngineError, RefusedError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_sqs import SQSClient
+
+AWS_OPT_IN_VARIABLE = "KNIGHT_AWS"
+"""Set to 1 (or pass --aws) to let knight talk to real AWS."""
+
+DEFAULT_PORT = 4566
+"""LocalStack's port, so that `aws --endpoint-url` habits carry over."""
+
+DEFAULT_REGION = "us-east-1"
+LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+SERVICES = ("dynamodb", "dynamodbstreams", "sqs")
+
+EngineKind = Literal["embedded", "endpoint", "aws"]
+
+_AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+
+
+def _is_aws(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return host.endswith(_AWS_HOST_SUFFIXES)
+
+
+def aws_opt_in(env: Mapping[str, str] | None = None) -> bool:
+    value = (env if env is not None else os.environ).get(AWS_OPT_IN_VARIABLE, "")
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class EmbeddedServer:
+    """A moto server serving DynamoDB, DynamoDB Streams and SQS from a thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+        self.host = host
+        self.requested_port = port
+        self.port: int | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise EngineError("the embedded engine is not running")
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> str:
+        # Imported here: moto is heavy, and endpoint users never need it.
+        from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app = DomainDispatcherApplication(create_backend_app)
+
+        def bind(port: int) -> Any:
+            return make_server(self.host, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+        # Bind here, not in the thread, so that a busy port is seen at once.
+        try:
+            self._server = bind(self.requested_port)
+        except OSError:
+            if self.requested_port == 0:
+                raise
+            self._server = bind(0)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="knight-embedded-engine", daemon=True
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
+@dataclass
+class Engine:
+    """Where the three services are, and how to build clients for them.
+
+    ``urls`` maps a service name to its endpoint; a missing service means AWS's
+    own endpoint for the region. Pass an Engine to whatever needs a client.
+    """
+
+    kind: EngineKind
+    region: str
+    urls: dict[str, str] = field(default_factory=dict)
+    session: boto3.Session = field(default_factory=boto3.Session)
+    server: EmbeddedServer | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_environment(
+        cls,
+        *,
+        allow_aws: bool = False,
+        port: int = DEFAULT_PORT,
+        env: Mapping[str, str] | None = None,
+    ) -> Engine:
+        """Resolve endpoints exactly as boto3 does; start the embedded engine when there are none."""
+        allow_aws = allow_aws or aws_opt_in(env)
+        session = boto3.Session()
+        region = session.region_name or DEFAULT_REGION
+        resolved = {service: _resolved_url(session, service, region) for service in SERVICES}
+        configured = {s: u for s, u in resolved.items() if not _is_aws(u)}
+        if configured:
+            dynamodb = configured.get("dynamodb")
+            if dynamodb is None:
+                raise EngineError(
+                    "an endpoint is configured for "
+                    + ", ".join(configured)
+                    + " but not for DynamoDB; set AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB"
+                )
+            # DynamoDB Local, LocalStack and moto serve streams on DynamoDB's own port;
+            # never send a service that was left out to real AWS by accident.
+            urls = {service: configured.get(service, dynamodb) for service in SERVICES}
+            return cls("endpoint", region, urls, session)
+        if allow_aws:
+            if session.get_credentials() is None:
+                raise EngineError(
+                    "real AWS was asked for, but boto3 finds no credentials; "
+                    "configure a profile or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+                )
+            return cls("aws", region, {}, session)
+        return cls.embedded(port=port, region=region)
+
+    @classmethod
+    def embedded(cls, *, port: int = DEFAULT_PORT, region: str = DEFAULT_REGION) -> Engine:
+        """Start a moto server on 127.0.0.1 (``port`` when free, any free port otherwise)."""
+        server = EmbeddedServer(port=port)
+        try:
+            url = server.start()
+        except OSError as exc:
+            raise EngineError(f"cannot start the embedded engine: {exc.strerror}") from None
+        session = boto3.Session(region_name=region, **LOCAL_CREDENTIALS)
+        return cls("embedded", region, {s: url for s in SERVICES}, session, server)
+
+    @property
+    def is_aws(self) -> bool:
+        return self.kind == "aws"
+
+    @property
+    def dynamodb_url(self) -> str:
+        return self.urls.get("dynamodb") or _resolved_url(self.session, "dynamodb", self.region)
+
+    def describe(self) -> str:
+        """One line saying where DynamoDB is."""
+        if self.kind == "embedded":
+            return f"embedded engine (moto) at {self.dynamodb_url}"
+        if self.kind == "endpoint":
+            return f"endpoint {self.dynamodb_url}"
+        return f"real AWS, region {self.region}"
+
+    def refuse_unconfirmed(self, action: str, confirmed: bool) -> None:
+        """Stop a destructive action on real AWS unless the user said --yes."""
+        if self.is_aws and not confirmed:
+            raise RefusedError(
+                f"refusing to {action} on real AWS (region {self.region}) without --yes"
+            )
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            kwargs: dict[str, Any] = {
+                "region_name": self.region,
+                "config": Config(
+                    connect_timeout=3,
+                    read_timeout=30,
+                    retries={"mode": "standard", "max_attempts": 4},
+                ),
+            }
+            if service in self.urls:
+                kwargs["endpoint_url"] = self.urls[service]
+                if self.session.get_credentials() is None:
+                    kwargs.update(LOCAL_CREDENTIALS)
+            self._clients[service] = self.session.client(service, **kwargs)
+        return self._clients[service]
+
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self.client("dynamodb")
+        return client
+
+    def streams(self) -> DynamoDBStreamsClient:
+        client: DynamoDBStreamsClient = self.client("dynamodbstreams")
+        return client
+
+    def sqs(self) -> SQSClient:
+        client: SQSClient = self.client("sqs")
+        return client
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point another process (a notebook, the aws CLI) at this engine."""
+        if self.kind == "aws":
+            return {"AWS_DEFAULT_REGION": self.region, AWS_OPT_IN_VARIABLE: "1"}
+        env = {"AWS_ENDPOINT_URL": self.dynamodb_url, "AWS_DEFAULT_REGION": self.region}
+        if self.kind == "embedded":
+            env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+        return env
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _resolved_url(session: boto3.Session, service: str, region: str) -> str:
+    """The endpoint boto3 would use for a service, with everything it reads."""
+    client = session.client(service, region_name=region, **LOCAL_CREDENTIALS)  # type: ignore[call-overload]
+    try:
+        return str(client.meta.endpoint_url)
+    finally:
+        client.close()

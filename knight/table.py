@@ -1,0 +1,173 @@
+"""Creating, deleting and describing the table."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from knight.artifacts import create_table_params
+from knight.engine import Engine
+from knight.errors import ConflictError, NotFoundError
+from knight.failures import engine_errors
+from knight.model import Model
+
+_WAIT = {"Delay": 1, "MaxAttempts": 300}
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    name: str
+    partition_key: str
+    sort_key: str | None
+    projection: str
+    status: str
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    status: str
+    partition_key: str
+    sort_key: str | None
+    indexes: tuple[IndexInfo, ...]
+    stream_view_type: str | None
+    stream_arn: str | None
+    billing_mode: str
+    item_count: int
+
+    @classmethod
+    def from_description(cls, table: dict[str, Any]) -> TableInfo:
+        def keys(schema: list[dict[str, str]]) -> tuple[str, str | None]:
+            by_type = {k["KeyType"]: k["AttributeName"] for k in schema}
+            return by_type["HASH"], by_type.get("RANGE")
+
+        partition, sort = keys(table["KeySchema"])
+        indexes = []
+        for index in table.get("GlobalSecondaryIndexes", []):
+            ip, isort = keys(index["KeySchema"])
+            indexes.append(
+                IndexInfo(
+                    index["IndexName"],
+                    ip,
+                    isort,
+                    index.get("Projection", {}).get("ProjectionType", "ALL"),
+                    index.get("IndexStatus", "ACTIVE"),
+                )
+            )
+        stream = table.get("StreamSpecification") or {}
+        return cls(
+            name=table["TableName"],
+            status=table["TableStatus"],
+            partition_key=partition,
+            sort_key=sort,
+            indexes=tuple(sorted(indexes, key=lambda i: i.name)),
+            stream_view_type=stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
+            stream_arn=table.get("LatestStreamArn"),
+            billing_mode=(table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"),
+            item_count=int(table.get("ItemCount", 0)),
+        )
+
+    def differences(self, model: Model) -> list[str]:
+        """How this live table differs from what the model asks for (keys, indexes, stream)."""
+        problems = []
+        expected = model.table_index
+        if (self.partition_key, self.sort_key) != (expected.partition_key, expected.sort_key):
+            problems.append(
+                f"keys are {self.partition_key}/{self.sort_key}, the model says "
+                f"{expected.partition_key}/{expected.sort_key}"
+            )
+        live = {i.name: i for i in self.indexes}
+        for index in model.secondary_indexes:
+            got = live.pop(index.name, None)
+            if got is None:
+                problems.append(f"index {index.name} is missing")
+            elif (got.partition_key, got.sort_key, got.projection) != (
+                index.partition_key,
+                index.sort_key,
+                index.projection,
+            ):
+                problems.append(f"index {index.name} has other keys or projection")
+        problems += [f"index {name} is not in the model" for name in live]
+        if self.stream_view_type != model.spec.table.stream:
+            problems.append(f"stream is {self.stream_view_type or 'off'}, the model says {model.spec.table.stream}")
+        return problems
+
+
+def describe_table(engine: Engine, name: str) -> TableInfo:
+    with engine_errors(engine, name):
+        table = engine.dynamodb().describe_table(TableName=name)["Table"]
+    return TableInfo.from_description(dict(table))
+
+
+def table_exists(engine: Engine, name: str) -> bool:
+    try:
+        describe_table(engine, name)
+    except NotFoundError:
+        return False
+    return True
+
+
+def create_table(engine: Engine, model: Model, name: str | None = None) -> tuple[TableInfo, bool]:
+    """Create the table unless it exists; wait until it and its stream are live.
+
+    Returns the table and whether this call created it. An existing table that
+    differs from the model is an error, never silently accepted.
+    """
+    name = name or model.table_name
+    client = engine.dynamodb()
+    created = False
+    with engine_errors(engine, name):
+        try:
+            client.create_table(**create_table_params(model, name))
+            created = True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+                raise
+        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
+    info = _wait_active(engine, name)
+    problems = info.differences(model)
+    if problems:
+        raise ConflictError(
+            f"table {name} exists but does not match the model: {'; '.join(problems)}. "
+            "Delete it with `knight table delete` and create it again"
+        )
+    return info, created
+
+
+def _wait_active(engine: Engine, name: str) -> TableInfo:
+    deadline = time.monotonic() + 300
+    while True:
+        info = describe_table(engine, name)
+        ready = info.status == "ACTIVE" and all(i.status == "ACTIVE" for i in info.indexes)
+        if ready and (info.stream_view_type is None or info.stream_arn):
+            return info
+        if time.monotonic() > deadline:
+            raise ConflictError(f"table {name} is still {info.status} after 5 minutes")
+        time.sleep(1)
+
+
+def delete_table(engine: Engine, name: str) -> bool:
+    """Delete the table and wait until it is gone; False if there was none."""
+    client = engine.dynamodb()
+    with engine_errors(engine, name):
+        try:
+            client.delete_table(TableName=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return False
+            raise
+        client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=_WAIT)
+    return True
+
+
+def is_empty(engine: Engine, name: str) -> bool:
+    """Whether the table holds no item (one tiny Scan, exact unlike ItemCount)."""
+    info = describe_table(engine, name)
+    with engine_errors(engine, name):
+        page = engine.dynamodb().scan(
+            TableName=name, Limit=1, ProjectionExpression="#k", ExpressionAttributeNames={"#k": info.partition_key}
+        )
+    return not page.get("Items")
