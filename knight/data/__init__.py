@@ -1,0 +1,1 @@
+"""Bulk data: seeding, purging, export and import."""

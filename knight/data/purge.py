@@ -1,0 +1,40 @@
+"""Deleting every item: a paged scan of keys, deleted in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from knight.data.batch import BatchWriter, WriteRequest, delete_request
+from knight.data.progress import progress_bar
+from knight.engine import Engine
+from knight.failures import engine_errors
+from knight.table import describe_table
+
+
+def scan_pages(engine: Engine, table: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+    """Every page of a Scan, in DynamoDB JSON."""
+    paginator = engine.dynamodb().get_paginator("scan")
+    with engine_errors(engine, table):
+        for page in paginator.paginate(TableName=table, **kwargs):
+            yield list(page.get("Items", []))
+
+
+def purge(engine: Engine, table: str, *, show_progress: bool | None = None) -> int:
+    """Delete every item of the table; return how many were deleted."""
+    info = describe_table(engine, table)
+    keys = [info.partition_key] + ([info.sort_key] if info.sort_key else [])
+    names = {f"#k{i}": key for i, key in enumerate(keys)}
+    bar = progress_bar("purging", info.item_count or None, enabled=show_progress)
+    writer = BatchWriter(engine.dynamodb(), table, on_written=bar.update)
+
+    def deletes() -> Iterator[WriteRequest]:
+        for page in scan_pages(engine, table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names):
+            for item in page:
+                yield delete_request({key: item[key] for key in keys})
+
+    try:
+        with engine_errors(engine, table):
+            return writer.write(deletes())
+    finally:
+        bar.close()
