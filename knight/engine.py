@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,17 @@ def aws_opt_in(env: Mapping[str, str] | None = None) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        # The server sets SO_REUSEADDR too, so a port in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 class EmbeddedServer:
     """A moto server serving DynamoDB, DynamoDB Streams and SQS from a thread."""
 
@@ -70,7 +82,11 @@ class EmbeddedServer:
 
     def start(self) -> str:
         # Imported here: moto is heavy, and endpoint users never need it.
-        from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from moto.server import (  # type: ignore[attr-defined]
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -80,11 +96,13 @@ class EmbeddedServer:
             return make_server(self.host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
         # Bind here, not in the thread, so that a busy port is seen at once.
+        # werkzeug reports a busy port by printing and raising SystemExit.
+        port = self.requested_port if _port_is_free(self.host, self.requested_port) else 0
         try:
-            self._server = bind(self.requested_port)
-        except OSError:
-            if self.requested_port == 0:
-                raise
+            self._server = bind(port)
+        except (OSError, SystemExit):
+            if port == 0:
+                raise OSError("no free port for the embedded engine") from None
             self._server = bind(0)
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
@@ -161,7 +179,7 @@ class Engine:
             url = server.start()
         except OSError as exc:
             raise EngineError(f"cannot start the embedded engine: {exc.strerror}") from None
-        session = boto3.Session(region_name=region, **LOCAL_CREDENTIALS)
+        session = boto3.Session(region_name=region, **LOCAL_CREDENTIALS)  # type: ignore[arg-type]
         return cls("embedded", region, {s: url for s in SERVICES}, session, server)
 
     @property
@@ -183,9 +201,7 @@ class Engine:
     def refuse_unconfirmed(self, action: str, confirmed: bool) -> None:
         """Stop a destructive action on real AWS unless the user said --yes."""
         if self.is_aws and not confirmed:
-            raise RefusedError(
-                f"refusing to {action} on real AWS (region {self.region}) without --yes"
-            )
+            raise RefusedError(f"refusing to {action} on real AWS (region {self.region}) without --yes")
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -201,7 +217,7 @@ class Engine:
                 kwargs["endpoint_url"] = self.urls[service]
                 if self.session.get_credentials() is None:
                     kwargs.update(LOCAL_CREDENTIALS)
-            self._clients[service] = self.session.client(service, **kwargs)
+            self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
         return self._clients[service]
 
     def dynamodb(self) -> DynamoDBClient:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from knight.artifacts import create_table_params
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import WaiterConfigTypeDef
 from knight.engine import Engine
 from knight.errors import ConflictError, NotFoundError
 from knight.failures import engine_errors
 from knight.model import Model
 
-_WAIT = {"Delay": 1, "MaxAttempts": 300}
+_WAIT: WaiterConfigTypeDef = {"Delay": 1, "MaxAttempts": 300}
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,9 @@ class TableInfo:
                 problems.append(f"index {index.name} has other keys or projection")
         problems += [f"index {name} is not in the model" for name in live]
         if self.stream_view_type != model.spec.table.stream:
-            problems.append(f"stream is {self.stream_view_type or 'off'}, the model says {model.spec.table.stream}")
+            problems.append(
+                f"stream is {self.stream_view_type or 'off'}, the model says {model.spec.table.stream}"
+            )
         return problems
 
 
@@ -168,6 +173,9 @@ def is_empty(engine: Engine, name: str) -> bool:
     info = describe_table(engine, name)
     with engine_errors(engine, name):
         page = engine.dynamodb().scan(
-            TableName=name, Limit=1, ProjectionExpression="#k", ExpressionAttributeNames={"#k": info.partition_key}
+            TableName=name,
+            Limit=1,
+            ProjectionExpression="#k",
+            ExpressionAttributeNames={"#k": info.partition_key},
         )
     return not page.get("Items")

@@ -56,8 +56,7 @@ def workbench_model(model: Model) -> dict[str, Any]:
     ]
     non_key.append({"AttributeName": model.type_attribute, "AttributeType": "S"})
     non_key += [
-        {"AttributeName": name, "AttributeType": kind}
-        for name, kind in _attribute_types(model).items()
+        {"AttributeName": name, "AttributeType": kind} for name, kind in _attribute_types(model).items()
     ]
     facets = [_facet(entity, serialize) for entity in model.entities.values()]
     key_schema: dict[str, Any] = {

@@ -13,15 +13,29 @@ from knight.data.transfer import export_items, import_items
 
 
 @click.command("seed")
-@click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True, help="Multiplies tracks and students, and with them everything else.")
-@click.option("--random-seed", type=int, default=DEFAULT_RANDOM_SEED, show_default=True, help="The same seed and scale give the same items.")
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Multiplies tracks and students, and with them everything else.",
+)
+@click.option(
+    "--random-seed",
+    type=int,
+    default=DEFAULT_RANDOM_SEED,
+    show_default=True,
+    help="The same seed and scale give the same items.",
+)
 @pass_context
 def seed(ctx: Context, scale: int, random_seed: int) -> None:
     """Write realistic sample data (BatchWriteItem, with a progress bar)."""
     engine = ctx.engine()
     data = seed_table(engine, ctx.model, ctx.table, scale=scale, random_seed=random_seed)
     counts = ", ".join(f"{ctx.model.entity(name).name} {data.count(name)}" for name in ctx.model.entities)
-    click.echo(f"seeded {len(data)} items into {ctx.table} (scale {scale}, random seed {random_seed}): {counts}")
+    click.echo(
+        f"seeded {len(data)} items into {ctx.table} (scale {scale}, random seed {random_seed}): {counts}"
+    )
 
 
 @click.command("purge")

@@ -23,7 +23,9 @@ def model_group() -> None:
     required=True,
     help="create-table (boto3 parameters), cloudformation (table + stream DLQ) or workbench (NoSQL Workbench 3.0).",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
+)
 @pass_context
 def export_artifact(ctx: Context, fmt: str, output: Path | None) -> None:
     """Print one artifact generated from the model."""

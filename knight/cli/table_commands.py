@@ -25,7 +25,9 @@ def create(ctx: Context) -> None:
     engine = ctx.engine()
     info, created = create_table(engine, ctx.model, ctx.table)
     verb = "created" if created else "already exists:"
-    click.echo(f"table {info.name} {verb} {info.status}, stream {info.stream_view_type} ({engine.describe()})")
+    click.echo(
+        f"table {info.name} {verb} {info.status}, stream {info.stream_view_type} ({engine.describe()})"
+    )
 
 
 @table_group.command("delete")
@@ -42,7 +44,9 @@ def delete(ctx: Context, yes: bool) -> None:
 
 
 @table_group.command("describe")
-@click.option("--exact", is_flag=True, help="Count items with a Scan instead of DynamoDB's approximate count.")
+@click.option(
+    "--exact", is_flag=True, help="Count items with a Scan instead of DynamoDB's approximate count."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_context
 def describe(ctx: Context, exact: bool, as_json: bool) -> None:

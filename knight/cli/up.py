@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -16,9 +17,27 @@ from knight.table import create_table, is_empty
 
 
 @click.command("up")
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True, help="Port of the embedded engine; another free port is used when it is taken (0: any).")
-@click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True, help="Seed scale, used when the table is empty.")
-@click.option("--random-seed", type=int, default=DEFAULT_RANDOM_SEED, show_default=True, help="Seed random seed, used when the table is empty.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port of the embedded engine; another free port is used when it is taken (0: any).",
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Seed scale, used when the table is empty.",
+)
+@click.option(
+    "--random-seed",
+    type=int,
+    default=DEFAULT_RANDOM_SEED,
+    show_default=True,
+    help="Seed random seed, used when the table is empty.",
+)
 @click.option("--no-seed", is_flag=True, help="Leave an empty table empty.")
 @pass_context
 def up(ctx: Context, port: int, scale: int, random_seed: int, no_seed: bool) -> None:
@@ -27,7 +46,7 @@ def up(ctx: Context, port: int, scale: int, random_seed: int, no_seed: bool) -> 
     ctx.port = port
     stop = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -48,10 +67,10 @@ def up(ctx: Context, port: int, scale: int, random_seed: int, no_seed: bool) -> 
         click.echo("  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
         if engine.kind != "aws":
             click.echo(f"  aws --endpoint-url {url} dynamodb scan --table-name {ctx.table}")
-        click.echo("Press Ctrl-C to stop.", nl=True)
+        click.echo("Press Ctrl-C to stop.")
+        sys.stdout.flush()  # a pipe (a test, a supervisor) must see the banner now
         stop.wait()
         click.echo("stopping...")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-

@@ -61,7 +61,7 @@ class BatchWriter:
         base_delay: float = 0.05,
         max_delay: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
-        on_written: Callable[[int], None] | None = None,
+        on_written: Callable[[int], object] | None = None,
     ) -> None:
         self.client = client
         self.table = table

@@ -9,4 +9,10 @@ from tqdm import tqdm
 
 def progress_bar(description: str, total: int | None, *, enabled: bool | None = None) -> tqdm[Any]:
     """A tqdm bar on stderr; ``enabled=None`` shows it only on a terminal."""
-    return tqdm(total=total, desc=description, unit=" items", disable=None if enabled is None else not enabled, leave=False)
+    return tqdm(
+        total=total,
+        desc=description,
+        unit=" items",
+        disable=None if enabled is None else not enabled,
+        leave=False,
+    )

@@ -29,11 +29,27 @@ from knight.table import describe_table
 DEFAULT_RANDOM_SEED = 1
 
 TRACK_TOPICS = (
-    "Cloud architecture", "Data engineering", "Machine learning", "Web development",
-    "Security", "Mobile apps", "DevOps", "Databases", "Product design", "Networking",
-    "Game development", "Embedded systems",
+    "Cloud architecture",
+    "Data engineering",
+    "Machine learning",
+    "Web development",
+    "Security",
+    "Mobile apps",
+    "DevOps",
+    "Databases",
+    "Product design",
+    "Networking",
+    "Game development",
+    "Embedded systems",
 )
-MARKERS = ("started", "video watched", "section 1 complete", "section 2 complete", "quiz passed", "chapter complete")
+MARKERS = (
+    "started",
+    "video watched",
+    "section 1 complete",
+    "section 2 complete",
+    "quiz passed",
+    "chapter complete",
+)
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -83,10 +99,19 @@ def generate(scale: int = 1, random_seed: int = DEFAULT_RANDOM_SEED) -> SeedData
                 versions = rng.choice((1, 1, 1, 2, 3, 4))
                 contents = [fake.paragraph(nb_sentences=3) for _ in range(versions)]
                 for number, content in enumerate(contents, start=1):
-                    data.add("chapter", {"id": chapter_id, "courseId": course_id, "version": number, "content": content})
+                    data.add(
+                        "chapter",
+                        {"id": chapter_id, "courseId": course_id, "version": number, "content": content},
+                    )
                 data.add(
                     "chapter",
-                    {"id": chapter_id, "courseId": course_id, "version": 0, "latest": versions, "content": contents[-1]},
+                    {
+                        "id": chapter_id,
+                        "courseId": course_id,
+                        "version": 0,
+                        "latest": versions,
+                        "content": contents[-1],
+                    },
                 )
                 chapters.append(chapter_id)
             courses.append((course_id, chapters))

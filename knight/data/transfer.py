@@ -32,7 +32,7 @@ def export_items(engine: Engine, table: str, path: Path, *, show_progress: bool 
     info = describe_table(engine, table)
     bar = progress_bar("exporting", info.item_count or None, enabled=show_progress)
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    directory = path.parent if str(path.parent) else Path()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     count = 0
     try:
@@ -42,7 +42,7 @@ def export_items(engine: Engine, table: str, path: Path, *, show_progress: bool 
                     out.write(json.dumps({"Item": item}, sort_keys=True, ensure_ascii=False) + "\n")
                 count += len(page)
                 bar.update(len(page))
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -66,15 +66,19 @@ def read_export(path: Path, key_names: list[str]) -> list[dict[str, Any]]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValidationError(f"{where}: not JSON ({exc.msg}); expected {{\"Item\": {{...}}}}") from None
+                raise ValidationError(
+                    f'{where}: not JSON ({exc.msg}); expected {{"Item": {{...}}}}'
+                ) from None
             item = record.get("Item") if isinstance(record, dict) else None
             if not isinstance(item, dict) or not item:
-                raise ValidationError(f"{where}: expected an object {{\"Item\": {{...}}}} in DynamoDB JSON")
+                raise ValidationError(f'{where}: expected an object {{"Item": {{...}}}} in DynamoDB JSON')
             for name, value in item.items():
                 try:
                     _deserializer.deserialize(value)
                 except (TypeError, ValueError, AttributeError, KeyError) as exc:
-                    raise ValidationError(f"{where}: attribute '{name}' is not DynamoDB JSON ({exc})") from None
+                    raise ValidationError(
+                        f"{where}: attribute '{name}' is not DynamoDB JSON ({exc})"
+                    ) from None
             key = []
             for name in key_names:
                 value = item.get(name)
@@ -88,9 +92,7 @@ def read_export(path: Path, key_names: list[str]) -> list[dict[str, Any]]:
     return items
 
 
-def import_items(
-    engine: Engine, table: str, path: Path, *, show_progress: bool | None = None
-) -> int:
+def import_items(engine: Engine, table: str, path: Path, *, show_progress: bool | None = None) -> int:
     """Write every item of an export file to the table; nothing is written if any line is bad."""
     info = describe_table(engine, table)
     key_names = [info.partition_key] + ([info.sort_key] if info.sort_key else [])

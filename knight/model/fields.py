@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 _EMAIL = re.compile(r"^[^@\s#]+@[^@\s#]+\.[^@\s#]+$")
 
@@ -28,18 +29,13 @@ def check_value(field_type: str, value: object) -> object:
             raise ValueError(f"'{value}' is not an email address such as ada@example.com")
         return value
     if field_type == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            # Decimal from DynamoDB reads is fine when it holds a whole number.
-            try:
-                whole = int(value)  # type: ignore[call-overload]
-            except (TypeError, ValueError):
-                raise ValueError(f"expected a whole number, got {value!r}") from None
-            if isinstance(value, bool) or whole != value:
-                raise ValueError(f"expected a whole number, got {value!r}")
-            value = whole
-        if value < 0:
-            raise ValueError(f"expected a number of 0 or more, got {value}")
-        return value
+        # Reads from DynamoDB give Decimal; a whole Decimal is as good as an int.
+        if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        whole = int(value)
+        if whole < 0:
+            raise ValueError(f"expected a number of 0 or more, got {whole}")
+        return whole
     if field_type == "datetime":
         if not isinstance(value, str):
             raise ValueError("expected an ISO-8601 date-time string")

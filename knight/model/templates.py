@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([a-z]+))?\}")
 
@@ -49,7 +50,7 @@ class KeyTemplate:
                 raise TemplateError(
                     f"stray brace in '{text}': write placeholders as {{field}} or {{field|lower}}"
                 )
-        for left, right in zip(parts, parts[1:], strict=False):
+        for left, right in pairwise(parts):
             if isinstance(left, Placeholder) and isinstance(right, Placeholder):
                 raise TemplateError(
                     f"'{text}' puts two placeholders side by side; separate them with a literal such as '#'"
@@ -59,10 +60,7 @@ class KeyTemplate:
         self.parts: tuple[str | Placeholder, ...] = tuple(parts)
         self._placeholders = [p for p in parts if isinstance(p, Placeholder)]
         self._regex = re.compile(
-            "".join(
-                "(.+?)" if isinstance(p, Placeholder) else re.escape(p) for p in parts
-            )
-            + r"\Z",
+            "".join("(.+?)" if isinstance(p, Placeholder) else re.escape(p) for p in parts) + r"\Z",
             re.DOTALL,
         )
 

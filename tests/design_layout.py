@@ -1,0 +1,101 @@
+"""The item layout of DESIGN.md section 2, written out independently of the model.
+
+Tests compare what knight writes with this, so a wrong key template in the
+model file fails them even though knight builds every key from that file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+KEY_ATTRIBUTES = ("pk", "sk", "gsi1_pk", "gsi1_sk", "gsi2_pk", "gsi2_sk")
+
+
+def _after(prefix: str, value: str) -> str:
+    assert value.startswith(prefix), f"{value!r} should start with {prefix!r}"
+    return value[len(prefix) :]
+
+
+def expected_keys(item: dict[str, Any]) -> dict[str, str]:
+    """The key attributes DESIGN.md prescribes for this item, from its own ids."""
+    kind = item["entityType"]
+    pk, sk = item["pk"], item["sk"]
+    if kind == "track":
+        tid = _after("t#", pk)
+        return {"pk": f"t#{tid}", "sk": f"t#{tid}", "gsi1_pk": "track", "gsi1_sk": tid}
+    if kind == "course":
+        cid, tid = _after("c#", pk), _after("t#", sk)
+        return {"pk": f"c#{cid}", "sk": f"t#{tid}", "gsi1_pk": f"t#{tid}", "gsi1_sk": f"c#{cid}"}
+    if kind == "chapter":
+        cid = _after("c#", pk)
+        hid, version = _after("h#", sk).rsplit("#v", 1)
+        return {
+            "pk": f"c#{cid}",
+            "sk": f"h#{hid}#v{version}",
+            "gsi1_pk": f"h#{hid}",
+            "gsi1_sk": f"v{version}",
+        }
+    if kind == "student":
+        sid = _after("s#", pk)
+        return {
+            "pk": f"s#{sid}",
+            "sk": f"s#{sid}",
+            "gsi1_pk": f"s#{item['email'].lower()}",
+            "gsi1_sk": f"s#{sid}",
+        }
+    if kind == "preference":
+        sid, tid = _after("s#", pk), _after("t#", sk)
+        return {"pk": f"s#{sid}", "sk": f"t#{tid}"}
+    if kind == "enrollment":
+        cid, eid = _after("c#", pk), _after("e#", sk)
+        sid = _after("s#", item["gsi2_pk"])
+        return {
+            "pk": f"c#{cid}",
+            "sk": f"e#{eid}",
+            "gsi1_pk": f"e#{eid}",
+            "gsi1_sk": f"c#{cid}",
+            "gsi2_pk": f"s#{sid}",
+            "gsi2_sk": f"e#{eid}",
+        }
+    if kind == "progress":
+        sid = _after("s#", pk)
+        eid, hid = _after("g#e#", sk).split("#h#")
+        return {
+            "pk": f"s#{sid}",
+            "sk": f"g#e#{eid}#h#{hid}",
+            "gsi1_pk": f"e#{eid}",
+            "gsi1_sk": f"g#s#{sid}#h#{hid}",
+        }
+    raise AssertionError(f"unknown entityType {kind!r}")
+
+
+OTHER_ATTRIBUTES = {
+    "track": {"name"},
+    "course": {"name"},
+    "chapter": {"content"},
+    "student": {"firstName", "lastName", "xp", "email"},
+    "preference": set(),
+    "enrollment": {"date"},
+    "progress": {"chapterId", "marker", "xp"},
+}
+
+
+def check_item(item: dict[str, Any]) -> None:
+    """Fail unless the item has exactly DESIGN.md's keys and attributes for its entity."""
+    keys = {name: item[name] for name in KEY_ATTRIBUTES if name in item}
+    assert keys == expected_keys(item), f"{item['entityType']} item keys differ from DESIGN.md: {item}"
+    kind = item["entityType"]
+    others = set(item) - set(KEY_ATTRIBUTES) - {"entityType"}
+    allowed = OTHER_ATTRIBUTES[kind] | ({"latest"} if kind == "chapter" else set())
+    assert others <= allowed, f"{kind} has unexpected attributes {others - allowed}"
+    assert OTHER_ATTRIBUTES[kind] <= others, f"{kind} misses {OTHER_ATTRIBUTES[kind] - others}"
+    if kind == "chapter":
+        assert ("latest" in item) == item["sk"].endswith("#v0"), "only the v0 pointer carries latest"
+    if kind == "progress":
+        assert item["sk"].endswith(f"#h#{item['chapterId']}")
+    for name in ("pk", "sk"):
+        for part in re.split(r"[#]", item[name]):
+            if len(part) == 36:
+                assert UUID.match(part), f"{part!r} is not a UUID"

@@ -1,0 +1,286 @@
+"""The `knight` command as a user runs it: a separate process, real flags, exit codes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from conftest import new_table_name
+from design_layout import check_item
+
+from knight.data.batch import from_dynamodb
+from knight.engine import Engine
+from knight.model import Model, default_model_path
+from knight.table import create_table, delete_table, describe_table
+
+KNIGHT = [sys.executable, "-m", "knight"]
+
+
+def clean_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KNIGHT_"))}
+    env.update(
+        AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull
+    )
+    return env
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*KNIGHT, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture
+def endpoint_env(engine: Engine) -> dict[str, str]:
+    """A process environment that points knight at the test engine."""
+    env = clean_environment()
+    env.update(engine.environment())
+    env.setdefault("AWS_ACCESS_KEY_ID", "test")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    for name, value in os.environ.items():  # keep an external endpoint's own settings
+        if name.startswith("AWS_"):
+            env[name] = value
+    return env
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: str) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"knight: error [{code}]: "), result.stderr
+    return lines[-1]
+
+
+def test_help_explains_every_command_and_flag() -> None:
+    top = run("--help").stdout
+    for command in ("up", "table", "seed", "purge", "export", "import", "model"):
+        assert re.search(rf"^\s+{command}\s", top, re.MULTILINE), command
+    up = run("up", "--help").stdout
+    for flag in ("--port", "--scale", "--random-seed", "--no-seed"):
+        assert flag in up
+    assert "--aws" in top and "KNIGHT_AWS" in top
+
+
+def test_unknown_command_and_flag_are_usage_errors() -> None:
+    for args, message in (
+        (["fly"], "No such command 'fly'"),
+        (["seed", "--sclae", "2"], "No such option '--sclae'"),
+    ):
+        result = run(*args, check=False)
+        assert result.returncode == 2
+        assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_scale_below_one_is_a_usage_error() -> None:
+    result = run("seed", "--scale", "0", check=False)
+    assert result.returncode == 2
+    assert "--scale" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_endpoint() -> None:
+    env = clean_environment()
+    env.update(AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
+    line = assert_one_line_error(run("table", "describe", env=env, check=False), "ENGINE_UNAVAILABLE")
+    assert "cannot reach DynamoDB at http://127.0.0.1:9" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["table", "delete"], ["purge"], ["import", "items.jsonl"]],
+)
+def test_destructive_commands_refuse_real_aws_without_yes(args: list[str]) -> None:
+    env = clean_environment()
+    env.update(
+        KNIGHT_AWS="1",
+        AWS_ACCESS_KEY_ID="AKIAEXAMPLE",
+        AWS_SECRET_ACCESS_KEY="example",
+        AWS_DEFAULT_REGION="eu-west-1",
+    )
+    line = assert_one_line_error(run(*args, env=env, check=False), "REFUSED")
+    assert "without --yes" in line
+
+
+def test_missing_table(endpoint_env: dict[str, str]) -> None:
+    endpoint_env["KNIGHT_TABLE"] = "knight-test-missing"
+    for args in (["seed"], ["purge"], ["table", "describe"], ["export", os.devnull]):
+        line = assert_one_line_error(run(*args, env=endpoint_env, check=False), "NOT_FOUND")
+        assert "knight-test-missing does not exist" in line and "knight table create" in line
+
+
+def test_table_lifecycle_and_data_commands_use_the_configured_endpoint(
+    engine: Engine, model: Model, endpoint_env: dict[str, str], tmp_path: Path
+) -> None:
+    name = new_table_name()
+    endpoint_env["KNIGHT_TABLE"] = name
+    try:
+        created = run("table", "create", env=endpoint_env)
+        assert "created" in created.stdout and "temporary embedded engine" not in created.stderr
+        assert "already exists" in run("table", "create", env=endpoint_env).stdout
+        assert describe_table(engine, name).differences(model) == []  # written to the test engine
+        seeded = run("seed", "--random-seed", "5", env=endpoint_env).stdout
+        count = int(re.search(r"seeded (\d+) items", seeded).group(1))  # type: ignore[union-attr]
+        described = run("table", "describe", "--exact", env=endpoint_env).stdout
+        assert (
+            f"items      {count} (counted)" in described
+            and "gsi2: gsi2_pk / gsi2_sk, projection ALL" in described
+        )
+        export = tmp_path / "export.jsonl"
+        run("export", str(export), env=endpoint_env)
+        assert f"deleted {count} items" in run("purge", env=endpoint_env).stdout
+        assert f"imported {count} items" in run("import", str(export), env=endpoint_env).stdout
+        again = tmp_path / "again.jsonl"
+        run("export", str(again), env=endpoint_env)
+        assert sorted(export.read_text().splitlines()) == sorted(again.read_text().splitlines())
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text('{"Item": {"pk": {"S": "x"}}}\n')
+        line = assert_one_line_error(run("import", str(bad), env=endpoint_env, check=False), "VALIDATION")
+        assert f"{bad}:1:" in line
+        assert "deleted" in run("table", "delete", env=endpoint_env).stdout
+    finally:
+        delete_table(engine, name)
+
+
+def test_without_an_endpoint_a_command_says_its_engine_is_temporary() -> None:
+    result = run("table", "create", env=clean_environment())
+    assert "temporary embedded engine" in result.stderr
+    assert "created" in result.stdout
+
+
+def test_model_check_passes_on_the_committed_artifacts() -> None:
+    result = run("model", "check")
+    assert "match it" in result.stdout
+
+
+def test_model_check_fails_after_an_index_is_renamed(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(default_model_path().parent, folder)
+    path = folder / default_model_path().name
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("  gsi2:\n", "  gsi3:\n")
+        .replace("index: gsi2", "index: gsi3")
+        .replace("      gsi2: {", "      gsi3: {")
+    )
+    result = run("--model", str(path), "model", "check", check=False)
+    assert result.returncode == 1
+    assert "differs from the model" in result.stderr and "gsi3" in result.stderr
+    run("--model", str(path), "model", "generate")
+    run("--model", str(path), "model", "check")
+
+
+def test_model_export_writes_the_committed_artifacts(tmp_path: Path) -> None:
+    for fmt, filename in (("workbench", "nosql-workbench.json"), ("cloudformation", "cloudformation.yaml")):
+        out = tmp_path / filename
+        run("model", "export", "--format", fmt, "-o", str(out))
+        assert out.read_text() == (default_model_path().parent / "generated" / filename).read_text()
+    assert run("model", "export", "--format", "create-table").stdout.startswith("{")
+    assert run("model", "export", "--format", "svg", check=False).returncode == 2
+
+
+def test_a_malformed_model_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        default_model_path().read_text().replace('partition: "t#{id}"', 'partition: "t#{idd}"', 1)
+    )
+    line = assert_one_line_error(run("--model", str(path), "model", "check", check=False), "MODEL_INVALID")
+    assert f"{path}:" in line and "entities.track.keys.table.partition" in line
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 90) -> str:
+    """Lines of stdout up to the one holding ``marker`` (a thread reads, so a quiet process can't hang us)."""
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    stream = process.stdout
+    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        try:
+            seen += lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"timed out waiting for {marker!r}; got:\n{seen}") from None
+    return seen
+
+
+def _scan(client: Any, table: str) -> list[dict[str, Any]]:
+    pages = client.get_paginator("scan").paginate(TableName=table)
+    return [from_dynamodb(item) for page in pages for item in page["Items"]]
+
+
+def test_up_starts_a_seeded_engine_and_stops_on_ctrl_c(model: Model) -> None:
+    process = subprocess.Popen(
+        [*KNIGHT, "up", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_environment(),
+    )
+    try:
+        output = _read_until(process, "Press Ctrl-C to stop.")
+        url = re.search(r"AWS_ENDPOINT_URL=(\S+)", output).group(1)  # type: ignore[union-attr]
+        assert "embedded engine (moto)" in output and "seeded with" in output
+        assert f"aws --endpoint-url {url} dynamodb scan --table-name sir-learn-a-lot" in output
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        table = client.describe_table(TableName="sir-learn-a-lot")["Table"]
+        assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+        assert {
+            g["IndexName"]: g["Projection"]["ProjectionType"] for g in table["GlobalSecondaryIndexes"]
+        } == {"gsi1": "ALL", "gsi2": "ALL"}
+        items = _scan(client, "sir-learn-a-lot")
+        assert {item["entityType"] for item in items} == set(model.entities)
+        for item in items:
+            check_item(item)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_up_on_a_configured_endpoint_starts_nothing(
+    engine: Engine, model: Model, endpoint_env: dict[str, str]
+) -> None:
+    name = new_table_name()
+    endpoint_env["KNIGHT_TABLE"] = name
+    process = subprocess.Popen(
+        [*KNIGHT, "up", "--no-seed"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=endpoint_env,
+    )
+    try:
+        output = _read_until(process, "Press Ctrl-C to stop.")
+        assert f"endpoint {engine.dynamodb_url}" in output and "embedded" not in output
+        assert describe_table(engine, name).item_count == 0
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        create_table(engine, model, name)
+        delete_table(engine, name)
