@@ -90,7 +90,10 @@ class EmbeddedServer:
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        app = DomainDispatcherApplication(create_backend_app)
+        from knight.atomic import SerializedDynamoDB
+
+        # Conditions and transactions mean nothing unless each request is atomic, as in DynamoDB.
+        app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
 
         def bind(port: int) -> Any:
             return make_server(self.host, port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from knight.artifacts.cloudformation import render_cloudformation
 from knight.artifacts.create_table import create_table_params
+from knight.artifacts.docs import access_pattern_table, readme_path, with_section
 from knight.artifacts.workbench import render_workbench
 from knight.model import Model
 
@@ -40,6 +41,7 @@ def generated_dir(model: Model) -> Path:
 
 
 def write_all(model: Model, directory: Path | None = None) -> list[Path]:
+    """Rewrite every artifact, and the README's access-pattern table when there is a README."""
     directory = directory or generated_dir(model)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -47,6 +49,13 @@ def write_all(model: Model, directory: Path | None = None) -> list[Path]:
         path = directory / artifact.filename
         path.write_text(artifact.render(model), encoding="utf-8")
         written.append(path)
+    readme = readme_path(model)
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        updated = with_section(text, access_pattern_table(model))
+        if updated != text:
+            readme.write_text(updated, encoding="utf-8")
+        written.append(readme)
     return written
 
 
@@ -72,4 +81,16 @@ def drift(model: Model, directory: Path | None = None) -> list[str]:
             )
             body = "\n".join(list(diff)[:40])
             reports.append(f"{path}: differs from the model; run `knight model generate`\n{body}")
+    readme = readme_path(model)
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        try:
+            stale = with_section(text, access_pattern_table(model)) != text
+        except ValueError as exc:
+            reports.append(f"{readme}: {exc}")
+        else:
+            if stale:
+                reports.append(
+                    f"{readme}: its access-pattern table differs from the model; run `knight model generate`"
+                )
     return reports

@@ -9,7 +9,9 @@ import click
 
 from knight.cli.context import Context
 from knight.cli.data_commands import export, import_, purge, seed
+from knight.cli.lab import lab
 from knight.cli.model_commands import model_group
+from knight.cli.query_commands import access_patterns, query
 from knight.cli.table_commands import table_group
 from knight.cli.up import up
 from knight.engine import AWS_OPT_IN_VARIABLE
@@ -45,14 +47,25 @@ def main(ctx: click.Context, model_path: Path | None, table: str | None, allow_a
     ctx.obj = Context(model_path=model_path, table_override=table, allow_aws=allow_aws)
 
 
-for command in (up, table_group, seed, purge, export, import_, model_group):
+for command in (
+    up,
+    table_group,
+    seed,
+    purge,
+    export,
+    import_,
+    model_group,
+    access_patterns,
+    query,
+    lab,
+):
     main.add_command(command)
 
 
 def run() -> None:
     """Entry point: one line per error, with its code, and no traceback."""
     try:
-        code = main.main(standalone_mode=False)
+        code = main.main(prog_name="knight", standalone_mode=False)
     except KnightError as exc:
         click.echo(f"knight: error [{exc.code}]: {exc}", err=True)
         sys.exit(1)

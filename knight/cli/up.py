@@ -56,7 +56,7 @@ def up(ctx: Context, port: int, scale: int, random_seed: int, no_seed: bool) -> 
         seeded = ""
         if not no_seed and is_empty(engine, ctx.table):
             data = seed_table(engine, ctx.model, ctx.table, scale=scale, random_seed=random_seed)
-            seeded = f", seeded with {len(data)} items (scale {scale}, random seed {random_seed})"
+            seeded = f", seeded with {data.written} items (scale {scale}, random seed {random_seed})"
         state = "created" if created else "found"
         env = engine.environment()
         url = engine.dynamodb_url

@@ -58,6 +58,8 @@ class SeedData:
     """The generated items, by entity, in the order they are written."""
 
     items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    written: int = 0
+    """Items written to the table, uniqueness markers included (set by seed_table)."""
 
     def add(self, entity: str, values: dict[str, Any]) -> None:
         self.items.append((entity, values))
@@ -160,6 +162,9 @@ def seed_items(model: Model, data: SeedData) -> Iterator[dict[str, Any]]:
     """The table items for the seed data, built through the model's key templates."""
     for entity, values in data.items:
         yield model.entity(entity).item(values)
+        # The markers that keep emails and enrollments unique, as the repositories write them.
+        for unique in model.uniques_of(entity):
+            yield unique.item(values)
 
 
 def seed_table(
@@ -179,7 +184,7 @@ def seed_table(
     writer = BatchWriter(engine.dynamodb(), table, on_written=bar.update)
     try:
         with engine_errors(engine, table):
-            writer.write(put_request(item) for item in items)
+            data.written = writer.write(put_request(item) for item in items)
     finally:
         bar.close()
     return data

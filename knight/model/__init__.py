@@ -1,7 +1,7 @@
 """The declarative table model: loading it, and the objects it is made of."""
 
 from knight.model.load import default_model_path, load_model, parse_model
-from knight.model.model import AccessPattern, Entity, EntityKeys, Index, Model, SortKeyCondition
+from knight.model.model import AccessPattern, Entity, EntityKeys, Index, Model, SortKeyCondition, Unique
 from knight.model.schema import BASE_TABLE
 from knight.model.templates import KeyTemplate
 
@@ -14,6 +14,7 @@ __all__ = [
     "KeyTemplate",
     "Model",
     "SortKeyCondition",
+    "Unique",
     "default_model_path",
     "load_model",
     "parse_model",

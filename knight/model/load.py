@@ -17,6 +17,7 @@ from knight.model.model import (
     Index,
     Model,
     SortKeyCondition,
+    Unique,
 )
 from knight.model.schema import BASE_TABLE, EntitySpec, ModelSpec
 from knight.model.templates import KeyTemplate, TemplateError
@@ -56,7 +57,9 @@ def parse_model(text: str, path: Path) -> Model:
         raise ModelError(f"{where}: not valid YAML: {problem}") from None
     located = _Locator(path, root)
     if not isinstance(raw, dict):
-        raise ModelError(f"{path}:1:1: a model file is a mapping with table, indexes, entities and accessPatterns")
+        raise ModelError(
+            f"{path}:1:1: a model file is a mapping with table, indexes, entities and accessPatterns"
+        )
     try:
         spec = ModelSpec.model_validate(raw)
     except pydantic.ValidationError as exc:
@@ -89,9 +92,8 @@ class _Locator:
                     if str(key.value) == str(part):
                         child = value if not isinstance(value, yaml.ScalarNode) else key
                         break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if 0 <= part < len(node.value):
-                    child = node.value[part]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                child = node.value[part]
             if child is None:
                 break
             found = node = child
@@ -123,11 +125,11 @@ class _Builder:
         if type_attribute in {k for i in indexes.values() for k in (i.partition_key, i.sort_key)}:
             raise self.fail(["table", "entityTypeAttribute"], "cannot be a key attribute")
         entities = {
-            name: self.entity(name, entity_spec, indexes)
-            for name, entity_spec in self.spec.entities.items()
+            name: self.entity(name, entity_spec, indexes) for name, entity_spec in self.spec.entities.items()
         }
         patterns = self.patterns(entities, indexes)
-        return Model(self.path, self.spec, indexes, entities, patterns)
+        uniques = self.uniques(entities, indexes, patterns)
+        return Model(self.path, self.spec, indexes, entities, patterns, uniques)
 
     def indexes(self) -> dict[str, Index]:
         table = self.spec.table
@@ -190,15 +192,13 @@ class _Builder:
         for i, example in enumerate(spec.examples):
             try:
                 item = entity.item(example)
-            except Exception as exc:  # noqa: BLE001 - reported with its place in the file
+            except Exception as exc:
                 raise self.fail([*at, "examples", i], str(exc)) from None
             if entity.values(item) != entity.check(example):
                 raise self.fail([*at, "examples", i], "its keys do not read back to the same values")
         return entity
 
-    def patterns(
-        self, entities: dict[str, Entity], indexes: dict[str, Index]
-    ) -> dict[int, AccessPattern]:
+    def patterns(self, entities: dict[str, Entity], indexes: dict[str, Index]) -> dict[int, AccessPattern]:
         patterns: dict[int, AccessPattern] = {}
         names: set[str] = set()
         for number, spec in sorted(self.spec.accessPatterns.items()):
@@ -226,8 +226,14 @@ class _Builder:
             sort = None
             if spec.sort is not None:
                 sort = self.sort_condition(spec.sort.equals, spec.sort.beginsWith, own, [*at, "sort"])
-            if spec.filter is not None and spec.filter.exists not in entity.attributes:
-                raise self.fail([*at, "filter", "exists"], f"'{spec.filter.exists}' is not an attribute of {entity.name}")
+            if spec.filter is not None:
+                for word, attribute in (("exists", spec.filter.exists), ("notExists", spec.filter.notExists)):
+                    if attribute is not None and attribute not in entity.attributes:
+                        raise self.fail(
+                            [*at, "filter", word], f"'{attribute}' is not an attribute of {entity.name}"
+                        )
+            if spec.orderBy is not None and spec.orderBy not in entity.fields:
+                raise self.fail([*at, "orderBy"], f"'{spec.orderBy}' is not a field of {entity.name}")
             patterns[number] = AccessPattern(
                 number=number,
                 name=spec.name,
@@ -237,8 +243,62 @@ class _Builder:
                 partition=partition,
                 sort=sort,
                 filter_exists=spec.filter.exists if spec.filter else None,
+                filter_not_exists=spec.filter.notExists if spec.filter else None,
+                order_by=spec.orderBy,
             )
         return patterns
+
+    def uniques(
+        self, entities: dict[str, Entity], indexes: dict[str, Index], patterns: dict[int, AccessPattern]
+    ) -> dict[str, Unique]:
+        uniques: dict[str, Unique] = {}
+        table = indexes[BASE_TABLE]
+        for name, spec in self.spec.uniques.items():
+            at: list[str | int] = ["uniques", name]
+            if name in entities:
+                # The name is the marker's entityType, so it must not pass for an entity.
+                raise self.fail(at, f"'{name}' is an entity name; a marker needs a type of its own")
+            if spec.entity not in entities:
+                raise self.fail([*at, "entity"], f"no entity '{spec.entity}'")
+            entity = entities[spec.entity]
+            if (spec.sort is None) != (table.sort_key is None):
+                raise self.fail(at, "the table has a sort key, so give 'partition' and 'sort'")
+            partition = self.template(spec.partition, [*at, "partition"])
+            sort = self.template(spec.sort, [*at, "sort"]) if spec.sort is not None else None
+            for part, template in (("partition", partition), ("sort", sort)):
+                for field_name in template.fields if template else ():
+                    if field_name not in entity.fields:
+                        raise self.fail(
+                            [*at, part], f"names field '{field_name}', which {entity.name} does not have"
+                        )
+            for i, attribute in enumerate(spec.attributes):
+                if attribute not in entity.fields:
+                    raise self.fail([*at, "attributes", i], f"'{attribute}' is not a field of {entity.name}")
+            unique = Unique(
+                name,
+                " ".join(spec.summary.split()),
+                entity,
+                EntityKeys(table, partition, sort),
+                tuple(spec.attributes),
+            )
+            sample = unique.key(_Samples())
+            pk, sk = sample[table.partition_key], sample.get(table.sort_key or "")
+            for other in entities.values():
+                own = other.table_keys
+                if own.partition.matches(pk) and (own.sort is None or sk is None or own.sort.matches(sk)):
+                    raise self.fail([*at, "partition"], f"a marker key could be read as a {other.name} key")
+            for number, pattern in patterns.items():
+                if pattern.index.is_table and pattern.partition.matches(pk) and _sort_admits(pattern, sk):
+                    raise self.fail(
+                        [*at, "partition"], f"access pattern {number} ({pattern.name}) would read markers"
+                    )
+            for i, example in enumerate(entity.examples):
+                try:
+                    unique.item(example)
+                except Exception as exc:
+                    raise self.fail(["entities", entity.name, "examples", i], f"{name}: {exc}") from None
+            uniques[name] = unique
+        return uniques
 
     def sort_condition(
         self, equals: str | None, begins: str | None, own: EntityKeys, where: Path_
@@ -265,6 +325,15 @@ class _Builder:
                 f"no key made by '{own.sort.text}' begins with '{begins}'",
             )
         return SortKeyCondition("begins_with", template)
+
+
+def _sort_admits(pattern: AccessPattern, sort_key: str | None) -> bool:
+    """Whether the pattern's sort-key condition lets this sort key through."""
+    if pattern.sort is None or sort_key is None:
+        return True
+    if pattern.sort.operator == "equals":
+        return pattern.sort.template.matches(sort_key)
+    return sort_key.startswith(pattern.sort.template.literal_prefix)
 
 
 class _Samples(dict[str, Any]):

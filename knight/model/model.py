@@ -154,6 +154,8 @@ class AccessPattern:
     partition: KeyTemplate
     sort: SortKeyCondition | None
     filter_exists: str | None
+    filter_not_exists: str | None = None
+    order_by: str | None = None
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -182,6 +184,37 @@ class AccessPattern:
 
 
 @dataclass(frozen=True)
+class Unique:
+    """A value that must be unique, guarded by a marker item keyed by that value.
+
+    DynamoDB enforces uniqueness only on primary keys, so the marker is put
+    with ``attribute_not_exists`` in the same transaction as its owner.
+    """
+
+    name: str
+    summary: str
+    entity: Entity
+    keys: EntityKeys
+    attributes: tuple[str, ...]
+
+    def key(self, values: Mapping[str, object]) -> dict[str, str]:
+        """The marker's table key for the owner with these values."""
+        try:
+            return self.keys.render(values)
+        except KeyError as exc:
+            raise ValidationError(f"{self.name} marker needs '{exc.args[0]}'") from None
+
+    def item(self, values: Mapping[str, object]) -> dict[str, Any]:
+        """The marker item for an owner: its key, its own type, the owner's listed fields."""
+        checked = self.entity.check(values)
+        item: dict[str, Any] = {**self.key(checked), self.entity.type_attribute: self.name}
+        for attribute in self.attributes:
+            if checked.get(attribute) is not None:
+                item[attribute] = checked[attribute]
+        return item
+
+
+@dataclass(frozen=True)
 class Model:
     """Everything knight knows about the table, loaded from one file."""
 
@@ -190,6 +223,7 @@ class Model:
     indexes: Mapping[str, Index]
     entities: Mapping[str, Entity]
     access_patterns: Mapping[int, AccessPattern] = field(default_factory=dict)
+    uniques: Mapping[str, Unique] = field(default_factory=dict)
 
     @property
     def table_name(self) -> str:
@@ -221,9 +255,11 @@ class Model:
         try:
             return self.entities[name]
         except KeyError:
-            raise NotFoundError(
-                f"no entity '{name}'; the model has {', '.join(self.entities)}"
-            ) from None
+            raise NotFoundError(f"no entity '{name}'; the model has {', '.join(self.entities)}") from None
+
+    def uniques_of(self, entity: str) -> list[Unique]:
+        """The uniqueness markers an item of this entity owns."""
+        return [unique for unique in self.uniques.values() if unique.entity.name == entity]
 
     def entity_of(self, item: Mapping[str, Any]) -> Entity | None:
         return self.entities.get(str(item.get(self.type_attribute, "")))
@@ -236,6 +272,4 @@ class Model:
         for pattern in self.access_patterns.values():
             if pattern.name == text:
                 return pattern
-        raise NotFoundError(
-            f"no access pattern '{ref}'; `knight access-patterns` lists them"
-        )
+        raise NotFoundError(f"no access pattern '{ref}'; `knight access-patterns` lists them")

@@ -78,7 +78,14 @@ class SortCondition(_Strict):
 
 
 class FilterSpec(_Strict):
-    exists: str = Field(min_length=1)
+    exists: str | None = Field(default=None, min_length=1)
+    notExists: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FilterSpec:
+        if (self.exists is None) == (self.notExists is None):
+            raise ValueError("give exactly one of 'exists' or 'notExists'")
+        return self
 
 
 class AccessPatternSpec(_Strict):
@@ -89,6 +96,17 @@ class AccessPatternSpec(_Strict):
     partition: str = Field(min_length=1)
     sort: SortCondition | None = None
     filter: FilterSpec | None = None
+    orderBy: str | None = Field(default=None, min_length=1)
+
+
+class UniqueSpec(_Strict):
+    """A value that must be unique: a marker item whose key is that value."""
+
+    summary: str = Field(min_length=1)
+    entity: str
+    partition: str = Field(min_length=1)
+    sort: str | None = Field(default=None, min_length=1)
+    attributes: list[str] = []
 
 
 class ModelSpec(_Strict):
@@ -98,3 +116,4 @@ class ModelSpec(_Strict):
     prefixes: dict[str, str] = {}
     entities: dict[str, EntitySpec] = Field(min_length=1)
     accessPatterns: dict[int, AccessPatternSpec] = Field(min_length=1)
+    uniques: dict[str, UniqueSpec] = {}

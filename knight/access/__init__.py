@@ -1,0 +1,18 @@
+"""Access patterns as named objects: the exact request, its run, and its cost."""
+
+from knight.access.cost import Cost
+from knight.access.cursor import decode_cursor, encode_cursor
+from knight.access.pattern import Catalog, Pattern, Result
+from knight.access.request import Request
+from knight.access.values import plain
+
+__all__ = [
+    "Catalog",
+    "Cost",
+    "Pattern",
+    "Request",
+    "Result",
+    "decode_cursor",
+    "encode_cursor",
+    "plain",
+]

@@ -1,0 +1,328 @@
+"""Access patterns as objects that build, run and measure their one request.
+
+A ``Pattern`` wraps one of the model's access patterns. Given the values its
+key templates need, it builds the exact boto3 request (a dry run sends
+nothing), runs it, reads every page unless the caller pages, and reports the
+cost. Key formats, index names and conditions all come from the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from knight.access.cost import Cost
+from knight.access.cursor import decode_cursor, encode_cursor
+from knight.access.request import Request
+from knight.access.values import plain
+from knight.engine import Engine
+from knight.errors import ValidationError
+from knight.failures import engine_errors
+from knight.model import AccessPattern, Entity, Index, Model
+from knight.model.fields import check_value
+
+CapacityMode = Literal["TOTAL", "INDEXES"]
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@dataclass
+class Result:
+    """What a pattern returned, the request it sent first, and what that cost."""
+
+    pattern: Pattern
+    request: Request
+    items: list[dict[str, Any]]
+    cost: Cost
+    cursor: str | None = None
+    """Where the next page starts when the caller paged; None when there is no more."""
+
+    @property
+    def values(self) -> list[dict[str, Any]]:
+        """The entity's field values of each item (ids, numbers as int)."""
+        return [self.pattern.entity.values(item) for item in self.items]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of `knight query --json`."""
+        return {
+            "pattern": {"number": self.pattern.number, "name": self.pattern.name},
+            "request": self.request.as_dict(),
+            "items": plain(self.items),
+            "requests": self.cost.requests,
+            "consumedCapacity": self.cost.capacity_units,
+            "cost": self.cost.as_dict(),
+            "cursor": self.cursor,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    """One access pattern of the model, executable."""
+
+    spec: AccessPattern
+    model: Model = field(repr=False)
+
+    @property
+    def number(self) -> int:
+        return self.spec.number
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def summary(self) -> str:
+        return self.spec.summary
+
+    @property
+    def entity(self) -> Entity:
+        return self.spec.entity
+
+    @property
+    def index(self) -> Index:
+        return self.spec.index
+
+    @property
+    def operation(self) -> Literal["GetItem", "Query"]:
+        return self.spec.operation
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The values a caller gives, in template order."""
+        return self.spec.params
+
+    @property
+    def key_condition(self) -> str:
+        return self.spec.key_condition
+
+    @property
+    def filter_condition(self) -> str | None:
+        """The filter in words; it runs after the read, so what it drops is still paid for."""
+        if self.spec.filter_exists is not None:
+            return f"attribute_exists({self.spec.filter_exists})"
+        if self.spec.filter_not_exists is not None:
+            return f"attribute_not_exists({self.spec.filter_not_exists})"
+        return None
+
+    def arguments(self, values: Mapping[str, object]) -> dict[str, object]:
+        """Check the caller's values: every parameter given, nothing else, each of its field type."""
+        unknown = sorted(set(values) - set(self.params))
+        if unknown:
+            raise ValidationError(
+                f"pattern {self.number} ({self.name}) takes {self._takes()}, not {', '.join(unknown)}"
+            )
+        missing = [name for name in self.params if values.get(name) is None]
+        if missing:
+            raise ValidationError(
+                f"pattern {self.number} ({self.name}) needs {', '.join(missing)}; it takes {self._takes()}"
+            )
+        checked: dict[str, object] = {}
+        for name in self.params:
+            try:
+                checked[name] = check_value(self.entity.fields[name].type, values[name])
+            except ValueError as exc:
+                raise ValidationError(f"pattern {self.number} ({self.name}), {name}: {exc}") from None
+        return checked
+
+    def parse_arguments(self, pairs: Sequence[str]) -> dict[str, object]:
+        """Values from ``key=value`` words, as the command line gives them; then checked."""
+        values: dict[str, object] = {}
+        for pair in pairs:
+            name, sep, text = pair.partition("=")
+            name = name.strip()
+            if not sep or not name:
+                raise ValidationError(
+                    f"'{pair}' is not key=value; pattern {self.number} takes {self._takes()}"
+                )
+            if name in values:
+                raise ValidationError(f"{name} is given twice")
+            spec = self.entity.fields.get(name)
+            if spec is not None and spec.type == "int":
+                try:
+                    values[name] = int(text)
+                except ValueError:
+                    raise ValidationError(f"{name}: expected a whole number, got '{text}'") from None
+            else:
+                values[name] = text
+        return self.arguments(values)
+
+    def _takes(self) -> str:
+        return ", ".join(f"{name}=<{self.entity.fields[name].type}>" for name in self.params) or "no values"
+
+    def request(
+        self,
+        table: str,
+        values: Mapping[str, object],
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        consistent: bool = False,
+        capacity: CapacityMode = "INDEXES",
+    ) -> Request:
+        """The exact request, built from checked values; nothing is sent."""
+        checked = self.arguments(values)
+        if consistent and not self.index.is_table:
+            raise ValidationError(
+                f"pattern {self.number} reads {self.index.name}, and a global secondary index "
+                "offers eventually consistent reads only"
+            )
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValidationError(f"limit must be a whole number of 1 or more, got {limit!r}")
+        partition = self.spec.partition.render(checked)
+        params: dict[str, Any] = {"TableName": table}
+        if self.operation == "GetItem":
+            assert self.spec.sort is not None and self.index.sort_key is not None
+            params["Key"] = {
+                self.index.partition_key: _serializer.serialize(partition),
+                self.index.sort_key: _serializer.serialize(self.spec.sort.template.render(checked)),
+            }
+        else:
+            if self.index.index_name is not None:
+                params["IndexName"] = self.index.index_name
+            # One builder per request, so the key condition and the filter share placeholder numbering.
+            builder = ConditionExpressionBuilder()
+            built = builder.build_expression(self._key_condition(partition, checked), is_key_condition=True)
+            params["KeyConditionExpression"] = built.condition_expression
+            names = dict(built.attribute_name_placeholders)
+            raw_values = dict(built.attribute_value_placeholders)
+            condition = self._filter()
+            if condition is not None:
+                filtered = builder.build_expression(condition)
+                params["FilterExpression"] = filtered.condition_expression
+                names.update(filtered.attribute_name_placeholders)
+                raw_values.update(filtered.attribute_value_placeholders)
+            params["ExpressionAttributeNames"] = names
+            params["ExpressionAttributeValues"] = {k: _serializer.serialize(v) for k, v in raw_values.items()}
+            if limit is not None:
+                params["Limit"] = limit
+            if cursor is not None:
+                params["ExclusiveStartKey"] = decode_cursor(cursor, self.number, self._key_attributes())
+        if consistent:
+            params["ConsistentRead"] = True
+        params["ReturnConsumedCapacity"] = capacity
+        return Request(self.operation, params)
+
+    def _key_condition(self, partition: str, values: Mapping[str, object]) -> ConditionBase:
+        condition: ConditionBase = Key(self.index.partition_key).eq(partition)
+        sort = self.spec.sort
+        if sort is not None and self.index.sort_key is not None:
+            sort_value = sort.template.render(values)
+            sort_key = Key(self.index.sort_key)
+            condition = condition & (
+                sort_key.eq(sort_value) if sort.operator == "equals" else sort_key.begins_with(sort_value)
+            )
+        return condition
+
+    def _filter(self) -> ConditionBase | None:
+        if self.spec.filter_exists is not None:
+            return Attr(self.spec.filter_exists).exists()
+        if self.spec.filter_not_exists is not None:
+            return Attr(self.spec.filter_not_exists).not_exists()
+        return None
+
+    def _key_attributes(self) -> list[str]:
+        # A LastEvaluatedKey of an index holds the index's keys and the table's.
+        names = [self.index.partition_key, self.index.sort_key]
+        table = self.model.table_index
+        names += [table.partition_key, table.sort_key]
+        return [name for name in names if name is not None]
+
+    def run(
+        self,
+        engine: Engine,
+        table: str,
+        values: Mapping[str, object],
+        *,
+        consistent: bool = False,
+        capacity: CapacityMode = "INDEXES",
+        page_size: int | None = None,
+    ) -> Result:
+        """Send the request and read every page; the cost counts each page's request.
+
+        ``page_size`` sets each request's Limit, to show what smaller pages cost.
+        """
+        first = self.request(table, values, limit=page_size, consistent=consistent, capacity=capacity)
+        cost = Cost()
+        items: list[dict[str, Any]] = []
+        for page_items, _ in self._pages(engine, first, cost):
+            items += page_items
+        return Result(self, first, self._ordered(items), cost)
+
+    def page(
+        self,
+        engine: Engine,
+        table: str,
+        values: Mapping[str, object],
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        consistent: bool = False,
+        capacity: CapacityMode = "INDEXES",
+    ) -> Result:
+        """One page (at most ``limit`` items evaluated), with a cursor for the next when there is one.
+
+        An ordered pattern (``orderBy``) orders the items within the page only.
+        """
+        request = self.request(
+            table, values, limit=limit, cursor=cursor, consistent=consistent, capacity=capacity
+        )
+        cost = Cost()
+        items, last_key = next(self._pages(engine, request, cost, follow=False))
+        next_cursor = encode_cursor(self.number, last_key) if last_key else None
+        return Result(self, request, self._ordered(items), cost, next_cursor)
+
+    def _pages(
+        self, engine: Engine, request: Request, cost: Cost, *, follow: bool = True
+    ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
+        client = engine.dynamodb()
+        table = str(request.params["TableName"])
+        while True:
+            with engine_errors(engine, table):
+                response = request.send(client)
+            if self.operation == "GetItem":
+                found = [response["Item"]] if "Item" in response else []
+                cost.record(response, evaluated=len(found), returned=len(found))
+                yield [self._read(item) for item in found], None
+                return
+            page = response.get("Items", [])
+            cost.record(response, evaluated=int(response.get("ScannedCount", len(page))), returned=len(page))
+            last_key = response.get("LastEvaluatedKey")
+            yield [self._read(item) for item in page], last_key
+            if not follow or not last_key:
+                return
+            request = request.with_params(ExclusiveStartKey=last_key)
+
+    @staticmethod
+    def _read(item: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+    def _ordered(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        order_by = self.spec.order_by
+        if order_by is None:
+            return items
+        return sorted(items, key=lambda item: self.entity.values(item).get(order_by, 0))
+
+
+class Catalog:
+    """Every access pattern of a model, by number and by name."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self._patterns = {
+            number: Pattern(spec, model) for number, spec in sorted(model.access_patterns.items())
+        }
+
+    def get(self, ref: str | int) -> Pattern:
+        """A pattern by number or name; NotFoundError naming `knight access-patterns` otherwise."""
+        return self._patterns[self.model.pattern(ref).number]
+
+    def __iter__(self) -> Iterator[Pattern]:
+        return iter(self._patterns.values())
+
+    def __len__(self) -> int:
+        return len(self._patterns)

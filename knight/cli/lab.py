@@ -1,0 +1,34 @@
+"""`knight lab`: JupyterLab on the notebooks."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from knight.errors import NotFoundError
+
+
+def notebooks_dir() -> Path:
+    """The notebooks of a source checkout (they are not part of the installed package)."""
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+@click.command("lab")
+@click.option("--no-browser", is_flag=True, help="Start the server without opening a browser.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8888, show_default=True, help="JupyterLab's port.")
+def lab(no_browser: bool, port: int) -> None:
+    """Open JupyterLab on the notebooks. Each notebook starts its own embedded engine,
+    or uses the endpoint in AWS_ENDPOINT_URL (export the line `knight up` prints)."""
+    folder = notebooks_dir()
+    if not folder.is_dir():
+        raise NotFoundError(f"no notebooks at {folder}: `knight lab` works in a clone of the knight repository")
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise NotFoundError('JupyterLab is not installed; run: pip install -e ".[dev]"')
+    command = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={folder}", f"--port={port}"]
+    if no_browser:
+        command.append("--no-browser")
+    raise SystemExit(subprocess.call(command))
