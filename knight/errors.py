@@ -66,3 +66,27 @@ class DriftError(KnightError):
     """A committed artifact no longer matches the model."""
 
     code = "DRIFT"
+
+
+class MalformedEventError(ValidationError):
+    """A stream event or record does not have the shape DynamoDB Streams gives."""
+
+    code = "STREAM_EVENT_MALFORMED"
+
+
+class PoisonRecordError(KnightError):
+    """A stream record can never be applied as it is (for example xp is not a number)."""
+
+    code = "STREAM_POISON_RECORD"
+
+
+class AggregateTargetMissingError(KnightError):
+    """A stream record changes an aggregate (a student's xp) whose item does not exist."""
+
+    code = "STREAM_TARGET_MISSING"
+
+
+class SearchUnavailableError(KnightError):
+    """The search backend cannot be reached; indexing waits and catches up later."""
+
+    code = "SEARCH_UNAVAILABLE"

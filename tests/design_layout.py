@@ -112,7 +112,9 @@ def check_item(item: dict[str, Any]) -> None:
     assert keys == expected_keys(item), f"{item['entityType']} item keys differ from DESIGN.md: {item}"
     kind = item["entityType"]
     others = set(item) - set(KEY_ATTRIBUTES) - {"entityType"}
-    allowed = OTHER_ATTRIBUTES[kind] | ({"latest"} if kind == "chapter" else set())
+    # The stream processor's guard on a student's xp (allowed additions, DESIGN.md section 2).
+    additions = {"chapter": {"latest"}, "student": {"xpLedger", "xpRevision"}}
+    allowed = OTHER_ATTRIBUTES[kind] | additions.get(kind, set())
     assert others <= allowed, f"{kind} has unexpected attributes {others - allowed}"
     assert OTHER_ATTRIBUTES[kind] <= others, f"{kind} misses {OTHER_ATTRIBUTES[kind] - others}"
     if kind == "chapter":

@@ -12,6 +12,7 @@ from knight.cli.data_commands import export, import_, purge, seed
 from knight.cli.lab import lab
 from knight.cli.model_commands import model_group
 from knight.cli.query_commands import access_patterns, query
+from knight.cli.stream_commands import dlq_group, search_group, stream
 from knight.cli.table_commands import table_group
 from knight.cli.up import up
 from knight.engine import AWS_OPT_IN_VARIABLE
@@ -58,6 +59,9 @@ for command in (
     access_patterns,
     query,
     lab,
+    stream,
+    search_group,
+    dlq_group,
 ):
     main.add_command(command)
 

@@ -1,0 +1,60 @@
+"""Rebuilding the search index from the table."""
+
+from __future__ import annotations
+
+from knight.data.batch import from_dynamodb
+from knight.data.progress import progress_bar
+from knight.data.purge import scan_pages
+from knight.engine import Engine
+from knight.errors import SearchUnavailableError
+from knight.model import Model
+from knight.search.documents import SearchDocument, SearchMapping
+from knight.search.index import SearchIndex
+
+_CHUNK = 500
+
+
+def reindex(
+    engine: Engine,
+    model: Model,
+    table: str,
+    index: SearchIndex,
+    *,
+    mapping: SearchMapping | None = None,
+    show_progress: bool | None = None,
+) -> int:
+    """Empty the index and fill it from a scan of the table; return how many documents it holds.
+
+    Documents read from the table get the lowest version, so any stream record
+    still to be indexed is applied on top of them: a stream consumer may keep
+    running during a reindex.
+    """
+    mapping = mapping or SearchMapping(model)
+    index.reset()
+    bar = progress_bar("indexing", None, enabled=show_progress)
+    pending: list[SearchDocument] = []
+    count = 0
+
+    def flush() -> None:
+        report = index.overwrite(pending)
+        if report.failed:
+            first = next(iter(report.failed.items()))
+            raise SearchUnavailableError(
+                f"the search backend refused {len(report.failed)} documents (first: {first[0]}: {first[1]})"
+            )
+        bar.update(len(pending))
+        pending.clear()
+
+    try:
+        for page in scan_pages(engine, table):
+            for raw in page:
+                document = mapping.document(from_dynamodb(raw))
+                if document is not None:
+                    pending.append(document)
+                    count += 1
+            if len(pending) >= _CHUNK:
+                flush()
+        flush()
+    finally:
+        bar.close()
+    return count

@@ -1,0 +1,276 @@
+"""The xp handler under the faults of issue 5, on the real engine and its real stream."""
+
+from __future__ import annotations
+
+import json
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from stream_checks import (
+    add_student,
+    assert_consistent,
+    dead_letters,
+    fast,
+    get_item,
+    make_processor,
+    new_id,
+    processor,
+    progress_key,
+    progress_ref,
+    put_progress,
+    remove,
+    set_progress_xp,
+    stream_records,
+    student_xp,
+)
+
+from knight.engine import Engine
+from knight.model import Model
+from knight.stream import ShardCheckpoint, StreamProcessor
+from knight.stream.shards import list_shards
+
+__all__ = ["processor"]  # the fixture, imported for pytest
+
+
+def test_the_same_batch_delivered_twice_counts_once(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table)
+    for xp in (10, 20, 30):
+        put_progress(engine, model, table, progress_ref(student), xp)
+    records = stream_records(engine, processor.runner.stream_arn)
+
+    first = processor.xp(records)
+    second = processor.xp(records)
+
+    assert first.ok and second.ok
+    assert first.outcomes["applied"] == 3
+    assert second.outcomes["applied"] == 0
+    assert student_xp(engine, model, table, student) == 60
+    assert_consistent(processor)  # and a third delivery, by the runner
+    assert student_xp(engine, model, table, student) == 60
+
+
+def test_modify_adds_the_difference_and_remove_subtracts(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table)
+    other = progress_ref(student)
+    put_progress(engine, model, table, other, 100)
+    ref = progress_ref(student)
+    put_progress(engine, model, table, ref, 5)
+    assert_consistent(processor)
+    assert student_xp(engine, model, table, student) == 105
+
+    set_progress_xp(engine, model, table, ref, 8)
+    assert_consistent(processor)
+    assert student_xp(engine, model, table, student) == 108  # adds 3, not 8
+
+    modify = stream_records(engine, processor.runner.stream_arn)[-2]  # the MODIFY, before xp's own update
+    assert modify.event_name == "MODIFY"
+    assert processor.xp([modify]).outcomes["unchanged"] == 1  # delivered again: nothing
+
+    remove(engine, table, progress_key(model, ref))
+    assert_consistent(processor)
+    assert student_xp(engine, model, table, student) == 100
+
+
+def test_modify_with_identical_images_changes_nothing(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table)
+    ref = progress_ref(student)
+    put_progress(engine, model, table, ref, 40)
+    assert_consistent(processor)
+    before = get_item(engine, table, model.entity("student").key({"id": student}))
+
+    put_progress(engine, model, table, ref, 40)  # the same item again: a MODIFY with equal images
+    records = stream_records(engine, processor.runner.stream_arn)
+    identical = [r for r in records if r.event_name == "MODIFY" and r.new_image == r.old_image]
+    assert identical
+    assert processor.xp(identical).outcomes["unchanged"] == len(identical)
+
+    assert_consistent(processor)
+    assert get_item(engine, table, model.entity("student").key({"id": student})) == before
+
+
+def test_a_failing_kth_record_reports_its_sequence_number_and_earlier_records_apply_once(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    first, second = add_student(engine, model, table), add_student(engine, model, table)
+    put_progress(engine, model, table, progress_ref(first), 7)
+    put_progress(engine, model, table, progress_ref(first), 11)
+    ghost = new_id()  # no such student
+    put_progress(engine, model, table, progress_ref(ghost), 50)
+    put_progress(engine, model, table, progress_ref(second), 13)
+    records = stream_records(engine, processor.runner.stream_arn)
+    failing = records[4]
+
+    result = processor.xp(records)
+
+    assert result.batch_item_failures() == {"batchItemFailures": [{"itemIdentifier": failing.sequence_number}]}
+    assert result.failures[0].code == "STREAM_TARGET_MISSING"
+    assert student_xp(engine, model, table, first) == 18
+    assert student_xp(engine, model, table, second) == 0  # after the failure: left for the redelivery
+    # The event source mapping resumes at the failed record; the earlier ones are not applied again.
+    again = processor.xp(records[records.index(failing) :])
+    assert again.failures[0].sequence_number == failing.sequence_number
+    assert student_xp(engine, model, table, first) == 18
+
+    assert_consistent(processor)  # the runner sends the orphan to the dead-letter queue and goes on
+    assert student_xp(engine, model, table, second) == 13
+    assert student_xp(engine, model, table, ghost) is None  # never creates a student
+    (letter,) = dead_letters(processor)
+    info = letter["DDBStreamBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"]) == (failing.sequence_number,) * 2
+    assert letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert letter["knight"]["code"] == "STREAM_TARGET_MISSING"
+
+
+@pytest.mark.parametrize("bad_xp", ["a lot", None], ids=["not-a-number", "missing"])
+def test_a_poison_record_is_bisected_out_to_the_dead_letter_queue(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor, bad_xp: object
+) -> None:
+    student = add_student(engine, model, table)
+    for xp in (10, 20):
+        put_progress(engine, model, table, progress_ref(student), xp)
+    poison = put_progress(engine, model, table, progress_ref(student), bad_xp)
+    for xp in (30, 40):
+        put_progress(engine, model, table, progress_ref(student), xp)
+
+    assert_consistent(processor)
+
+    assert student_xp(engine, model, table, student) == 100
+    (letter,) = dead_letters(processor)
+    assert letter["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert letter["knight"]["code"] == "STREAM_POISON_RECORD"
+    assert letter["knight"]["keys"] == [poison]
+    # Bisection isolated it: the runner handled every other record.
+    assert processor.stats["xp"].dead_lettered == 1
+
+
+def test_every_record_of_a_batch_failing(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    ghosts = [new_id() for _ in range(4)]
+    for ghost in ghosts:
+        put_progress(engine, model, table, progress_ref(ghost), 5)
+
+    assert_consistent(processor)
+
+    letters = dead_letters(processor)
+    assert len(letters) == 4
+    assert {letter["DDBStreamBatchInfo"]["batchSize"] for letter in letters} == {1}
+    assert all(student_xp(engine, model, table, ghost) is None for ghost in ghosts)
+    # The consumer moved past them: a later record is handled.
+    student = add_student(engine, model, table)
+    put_progress(engine, model, table, progress_ref(student), 9)
+    assert_consistent(processor)
+    assert student_xp(engine, model, table, student) == 9
+
+
+def test_200_concurrent_progress_writes_for_one_student(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table)
+    enrollment = new_id()
+    refs = [progress_ref(student, enrollment) for _ in range(40)]
+    rng = random.Random(200)
+    writes = [(rng.choice(refs), rng.randrange(0, 500)) for _ in range(200)]
+
+    processor.start()  # the runner works while the writes land
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda w: put_progress(engine, model, table, w[0], w[1]), writes))
+    finally:
+        processor.stop()
+
+    assert_consistent(processor)
+    assert student_xp(engine, model, table, student) > 0
+
+
+def test_1000_random_progress_changes_with_random_redelivery(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    rng = random.Random(1000)
+    students = [add_student(engine, model, table) for _ in range(4)]
+    refs = [progress_ref(rng.choice(students)) for _ in range(30)]
+    live: dict[int, int] = {}
+    handled: list = []
+    records_seen = 0
+    for _ in range(10):
+        for _ in range(100):
+            n = rng.randrange(len(refs))
+            if n in live and rng.random() < 0.3:
+                remove(engine, table, progress_key(model, refs[n]))
+                del live[n]
+            elif n in live:
+                live[n] = rng.randrange(0, 1000)
+                set_progress_xp(engine, model, table, refs[n], live[n])
+            else:
+                live[n] = rng.randrange(0, 1000)
+                put_progress(engine, model, table, refs[n], live[n])
+        # Deliver what arrived in random batches, with random redelivery of old and new records.
+        handled += stream_records(engine, processor.runner.stream_arn, handled[-1].sequence_number if handled else None)
+        while records_seen < len(handled):
+            size = rng.randint(1, 40)
+            batch = handled[records_seen : records_seen + size]
+            assert processor.xp(batch).ok
+            records_seen += len(batch)
+            if rng.random() < 0.4:
+                start = rng.randrange(records_seen)
+                assert processor.xp(handled[start : start + rng.randint(1, 60)]).ok
+
+    # The test delivered every record to the xp handler itself: the runner only indexes.
+    last = stream_records(engine, processor.runner.stream_arn, handled[-1].sequence_number)
+    assert processor.xp(last).ok
+    shard = list_shards(engine.streams(), processor.runner.stream_arn)[-1].shard_id
+    final = (last or handled)[-1].sequence_number
+    processor.checkpoints.save("xp", processor.runner.stream_arn, shard, ShardCheckpoint(final))
+    items = assert_consistent(processor)
+    expected = {s: 0 for s in students}
+    for n, xp in live.items():
+        expected[refs[n].student_id] += xp
+    assert {s: student_xp(engine, model, table, s) for s in students} == expected
+    assert len([i for i in items if i["entityType"] == "progress"]) == len(live)
+
+
+def test_two_runners_on_the_same_records(engine: Engine, model: Model, table: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    students = [add_student(engine, model, table) for _ in range(3)]
+    rng = random.Random(2)
+    refs = [progress_ref(rng.choice(students)) for _ in range(20)]
+    one = make_processor(engine, model, table, tmp_path / "one", xp=fast(batch_size=7))
+    two = make_processor(engine, model, table, tmp_path / "two", xp=fast(batch_size=5))
+    try:
+        one.start()
+        two.start()
+        for _ in range(3):
+            for ref in refs:
+                put_progress(engine, model, table, ref, rng.randrange(1, 100))
+        one.stop()
+        two.stop()
+        assert_consistent(one)
+        assert_consistent(two)
+    finally:
+        one.close()
+        two.close()
+        from stream_checks import delete_queue
+
+        delete_queue(engine, one.dead_letters.name)
+
+
+def test_the_dead_letter_message_names_the_range_and_keys(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    ghost = new_id()
+    key = put_progress(engine, model, table, progress_ref(ghost), 1)
+    processor.drain()
+    (message,) = processor.dead_letters.peek()
+    body = json.loads(json.dumps(message.body))
+    assert body["DDBStreamBatchInfo"]["shardId"]
+    assert body["DDBStreamBatchInfo"]["streamArn"] == processor.runner.stream_arn
+    assert body["knight"]["consumer"] == "xp"
+    assert body["knight"]["keys"] == [key]
+    assert message.consumer == "xp"
+    assert "does not exist" in message.reason
