@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from design_layout import check_item
 
 from knight.data.batch import from_dynamodb
 from knight.engine import Engine
+from knight.graphql.queries import EXPLORE_DB
 from knight.model import Model, default_model_path
 from knight.table import create_table, delete_table, describe_table
 
@@ -29,18 +32,12 @@ KNIGHT = [sys.executable, "-m", "knight"]
 
 def clean_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KNIGHT_"))}
-    env.update(
-        AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull
-    )
+    env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     return env
 
 
-def run(
-    *args: str, env: dict[str, str] | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [*KNIGHT, *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
+def run(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([*KNIGHT, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -136,10 +133,7 @@ def test_table_lifecycle_and_data_commands_use_the_configured_endpoint(
         seeded = run("seed", "--random-seed", "5", env=endpoint_env).stdout
         count = int(re.search(r"seeded (\d+) items", seeded).group(1))  # type: ignore[union-attr]
         described = run("table", "describe", "--exact", env=endpoint_env).stdout
-        assert (
-            f"items      {count} (counted)" in described
-            and "gsi2: gsi2_pk / gsi2_sk, projection ALL" in described
-        )
+        assert f"items      {count} (counted)" in described and "gsi2: gsi2_pk / gsi2_sk, projection ALL" in described
         export = tmp_path / "export.jsonl"
         run("export", str(export), env=endpoint_env)
         assert f"deleted {count} items" in run("purge", env=endpoint_env).stdout
@@ -195,9 +189,7 @@ def test_model_export_writes_the_committed_artifacts(tmp_path: Path) -> None:
 
 def test_a_malformed_model_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(
-        default_model_path().read_text().replace('partition: "t#{id}"', 'partition: "t#{idd}"', 1)
-    )
+    path.write_text(default_model_path().read_text().replace('partition: "t#{id}"', 'partition: "t#{idd}"', 1))
     line = assert_one_line_error(run("--model", str(path), "model", "check", check=False), "MODEL_INVALID")
     assert f"{path}:" in line and "entities.track.keys.table.partition" in line
 
@@ -223,13 +215,32 @@ def _scan(client: Any, table: str) -> list[dict[str, Any]]:
     return [from_dynamodb(item) for page in pages for item in page["Items"]]
 
 
-def test_up_starts_a_seeded_engine_and_stops_on_ctrl_c(model: Model) -> None:
+def _graphql(url: str, query: str) -> Any:
+    request = urllib.request.Request(
+        url, data=json.dumps({"query": query}).encode(), headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def _xp_is_the_sum_of_progress(items: list[dict[str, Any]]) -> bool:
+    earned: dict[str, int] = {}
+    for item in items:
+        if item["entityType"] == "progress":
+            earned[item["pk"]] = earned.get(item["pk"], 0) + int(item["xp"])
+    students = [item for item in items if item["entityType"] == "student"]
+    return all(int(s["xp"]) == earned.get(s["pk"], 0) for s in students) and any(earned.values())
+
+
+def test_up_starts_a_seeded_engine_and_stops_on_ctrl_c(model: Model, tmp_path: Path) -> None:
+    env = clean_environment()
+    env["KNIGHT_STATE_DIR"] = str(tmp_path / "state")
     process = subprocess.Popen(
-        [*KNIGHT, "up", "--port", "0"],
+        [*KNIGHT, "up", "--port", "0", "--graphql-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=clean_environment(),
+        env=env,
     )
     try:
         output = _read_until(process, "Press Ctrl-C to stop.")
@@ -245,13 +256,24 @@ def test_up_starts_a_seeded_engine_and_stops_on_ctrl_c(model: Model) -> None:
         )
         table = client.describe_table(TableName="sir-learn-a-lot")["Table"]
         assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
-        assert {
-            g["IndexName"]: g["Projection"]["ProjectionType"] for g in table["GlobalSecondaryIndexes"]
-        } == {"gsi1": "ALL", "gsi2": "ALL"}
+        assert {g["IndexName"]: g["Projection"]["ProjectionType"] for g in table["GlobalSecondaryIndexes"]} == {
+            "gsi1": "ALL",
+            "gsi2": "ALL",
+        }
         items = _scan(client, "sir-learn-a-lot")
         assert {item["entityType"] for item in items} == set(model.entities) | set(model.uniques)
         for item in items:
             check_item(item)
+        # The stream processor turns the seed's progress into xp.
+        deadline = time.monotonic() + 60
+        while not _xp_is_the_sum_of_progress(items):
+            assert time.monotonic() < deadline, "xp never caught up with the seeded progress"
+            time.sleep(0.5)
+            items = _scan(client, "sir-learn-a-lot")
+        graphql = re.search(r"graphql  (\S+)", output).group(1)  # type: ignore[union-attr]
+        answer = _graphql(graphql, EXPLORE_DB)
+        assert "errors" not in answer
+        assert len(answer["data"]["getTracks"]) == sum(1 for i in items if i["entityType"] == "track")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         assert "Traceback" not in (process.stderr.read() if process.stderr else "")
@@ -262,12 +284,13 @@ def test_up_starts_a_seeded_engine_and_stops_on_ctrl_c(model: Model) -> None:
 
 
 def test_up_on_a_configured_endpoint_starts_nothing(
-    engine: Engine, model: Model, endpoint_env: dict[str, str]
+    engine: Engine, model: Model, endpoint_env: dict[str, str], tmp_path: Path
 ) -> None:
     name = new_table_name()
     endpoint_env["KNIGHT_TABLE"] = name
+    endpoint_env["KNIGHT_STATE_DIR"] = str(tmp_path / "state")
     process = subprocess.Popen(
-        [*KNIGHT, "up", "--no-seed"],
+        [*KNIGHT, "up", "--no-seed", "--graphql-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -275,7 +298,7 @@ def test_up_on_a_configured_endpoint_starts_nothing(
     )
     try:
         output = _read_until(process, "Press Ctrl-C to stop.")
-        assert f"endpoint {engine.dynamodb_url}" in output and "embedded" not in output
+        assert f"endpoint {engine.dynamodb_url}" in output and "embedded engine" not in output
         assert describe_table(engine, name).item_count == 0
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

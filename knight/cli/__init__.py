@@ -12,6 +12,7 @@ from knight.cli.data_commands import export, import_, purge, seed
 from knight.cli.lab import lab
 from knight.cli.model_commands import model_group
 from knight.cli.query_commands import access_patterns, query
+from knight.cli.serve_commands import serve
 from knight.cli.stream_commands import dlq_group, search_group, stream
 from knight.cli.table_commands import table_group
 from knight.cli.up import up
@@ -59,6 +60,7 @@ for command in (
     access_patterns,
     query,
     lab,
+    serve,
     stream,
     search_group,
     dlq_group,

@@ -13,6 +13,9 @@ import click
 from knight.cli.context import Context, pass_context
 from knight.data.seed import DEFAULT_RANDOM_SEED, seed_table
 from knight.engine import DEFAULT_PORT
+from knight.graphql import DEFAULT_PORT as GRAPHQL_PORT
+from knight.graphql import GraphQLServer, serve
+from knight.stream import StreamProcessor, StreamSettings, build_stream_processor
 from knight.table import create_table, is_empty
 
 
@@ -39,10 +42,30 @@ from knight.table import create_table, is_empty
     help="Seed random seed, used when the table is empty.",
 )
 @click.option("--no-seed", is_flag=True, help="Leave an empty table empty.")
+@click.option(
+    "--graphql-port",
+    type=click.IntRange(0, 65535),
+    default=GRAPHQL_PORT,
+    show_default=True,
+    help="Port of the GraphQL API; another free port is used when it is taken (0: any).",
+)
+@click.option("--no-stream", is_flag=True, help="Do not process the stream (xp and search stay as they are).")
+@click.option("--no-search", is_flag=True, help="Process the stream for xp only; keep no search index.")
 @pass_context
-def up(ctx: Context, port: int, scale: int, random_seed: int, no_seed: bool) -> None:
+def up(
+    ctx: Context,
+    *,
+    port: int,
+    scale: int,
+    random_seed: int,
+    no_seed: bool,
+    graphql_port: int,
+    no_stream: bool,
+    no_search: bool,
+) -> None:
     """Start the engine (embedded unless an endpoint is configured), create the
-    table if missing, seed it when empty, and keep running until Ctrl-C."""
+    table if missing, seed it when empty, process its stream (xp and search) and
+    serve its GraphQL API, until Ctrl-C."""
     ctx.port = port
     stop = threading.Event()
 
@@ -50,6 +73,8 @@ def up(ctx: Context, port: int, scale: int, random_seed: int, no_seed: bool) -> 
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    processor: StreamProcessor | None = None
+    server: GraphQLServer | None = None
     try:
         engine = ctx.engine(announce=False)
         info, created = create_table(engine, ctx.model, ctx.table)
@@ -57,12 +82,28 @@ def up(ctx: Context, port: int, scale: int, random_seed: int, no_seed: bool) -> 
         if not no_seed and is_empty(engine, ctx.table):
             data = seed_table(engine, ctx.model, ctx.table, scale=scale, random_seed=random_seed)
             seeded = f", seeded with {data.written} items (scale {scale}, random seed {random_seed})"
+        if not no_stream:
+            # From the stream's start: the seed's progress becomes the students' xp.
+            settings = StreamSettings(search_enabled=not no_search)
+            processor = build_stream_processor(engine, ctx.model, ctx.table, settings=settings)
+            processor.start()
+        index = processor.search_index if processor is not None else None
+        server = serve(engine, ctx.model, ctx.table, port=graphql_port, any_port_if_taken=True, search_index=index)
         state = "created" if created else "found"
         env = engine.environment()
         url = engine.dynamodb_url
         click.echo("knight is up.")
         click.echo(f"  engine   {engine.describe()}")
         click.echo(f"  table    {ctx.table} {state}, stream {info.stream_view_type}{seeded}")
+        if processor is not None:
+            click.echo(
+                "  stream   processing: xp"
+                + ("" if no_search else " and search")
+                + f" ({processor.dead_letters.name} for failures)"
+            )
+            if processor.search_index is not None:
+                click.echo(f"  search   {processor.search_index.describe()}")
+        click.echo(f"  graphql  {server.url} (POST, or open it in a browser for the IDE)")
         click.echo("Use it from another shell, a notebook or the aws CLI:")
         click.echo("  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
         if engine.kind != "aws":
@@ -72,5 +113,9 @@ def up(ctx: Context, port: int, scale: int, random_seed: int, no_seed: bool) -> 
         stop.wait()
         click.echo("stopping...")
     finally:
+        if server is not None:
+            server.stop()
+        if processor is not None:
+            processor.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

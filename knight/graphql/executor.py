@@ -1,0 +1,200 @@
+"""The one GraphQL core every door uses: parse, validate, execute, report.
+
+``Executor.execute`` takes a query, its variables and an operation name and
+returns the response as a dict, whatever carried the request (HTTP, API
+Gateway, a notebook, a test). A response without ``data`` means the request
+never reached execution (it could not be parsed, was invalid or was refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+from collections.abc import Mapping
+from inspect import isawaitable
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.validation import ASTValidationRule
+
+from knight.engine import Engine
+from knight.graphql.context import RequestContext, call_in_pool
+from knight.graphql.errors import (
+    BAD_REQUEST,
+    BAD_USER_INPUT,
+    GRAPHQL_PARSE_FAILED,
+    GRAPHQL_VALIDATION_FAILED,
+    INTERNAL_SERVER_ERROR,
+    METHOD_NOT_ALLOWED,
+    QUERY_TOO_LARGE,
+    TIMEOUT,
+    format_error,
+    request_error,
+)
+from knight.graphql.limits import limit_rules
+from knight.graphql.loaders import Loaders
+from knight.graphql.meter import DynamoDBMeter, install
+from knight.graphql.reader import Reader
+from knight.graphql.schema import build_schema
+from knight.graphql.settings import GraphQLSettings
+from knight.model import Model, load_model
+from knight.repositories import Repositories
+from knight.repositories.chapters import pointer_version
+from knight.search.index import SearchIndex
+
+Response = dict[str, Any]
+
+
+class Executor:
+    """Runs GraphQL operations on one table; share one per process, it is safe for concurrent requests.
+
+    Blocking DynamoDB calls run in the executor's thread pool (``max_workers``
+    at once, below boto3's ten pooled connections); ``close`` stops it.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        model: Model | None = None,
+        table: str | None = None,
+        settings: GraphQLSettings | None = None,
+        *,
+        schema: GraphQLSchema | None = None,
+        max_workers: int = 8,
+        search_index: SearchIndex | None = None,
+    ) -> None:
+        self.engine = engine
+        self.model = model or load_model()
+        self.table = table or self.model.table_name
+        self.settings = settings or GraphQLSettings.from_environment()
+        self.schema = schema or build_schema()
+        self.repositories = Repositories(engine, self.model, self.table)
+        self.search_index = search_index
+        self.reader = Reader(engine, self.model, self.table)
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="knight-graphql")
+        self._pointer_version = pointer_version(self.model)
+        self._rules: tuple[type[ASTValidationRule], ...] = (*specified_rules, *limit_rules(self.settings))
+
+    async def execute(
+        self,
+        query: Any,
+        variables: Any = None,
+        operation_name: Any = None,
+        *,
+        read_only: bool = False,
+    ) -> Response:
+        """Run one operation and return the response; never raises for a bad request.
+
+        ``read_only`` refuses mutations (an HTTP GET must not write).
+        """
+        # Idempotent, and cheap: the engine may have made a new client since the last request.
+        install(self.engine.dynamodb())
+        meter = DynamoDBMeter()
+        with meter.active():
+            try:
+                response = await asyncio.wait_for(
+                    self._run(query, variables, operation_name, read_only), self.settings.timeout_seconds
+                )
+            except TimeoutError:
+                response = {
+                    "errors": [
+                        request_error(
+                            f"the request took longer than {self.settings.timeout_seconds:g} s and was stopped",
+                            TIMEOUT,
+                        )
+                    ]
+                }
+        if self.settings.dynamodb_extension:
+            response.setdefault("extensions", {})["dynamodb"] = meter.as_extension()
+        return response
+
+    def run(
+        self, query: str, variables: Mapping[str, Any] | None = None, operation_name: str | None = None
+    ) -> Response:
+        """``execute`` for plain Python code, including a notebook whose event loop is running."""
+        coroutine = functools.partial(self.execute, query, dict(variables) if variables else None, operation_name)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coroutine())
+        # asyncio.run refuses to nest in a running loop (Jupyter): give it a thread of its own.
+        with concurrent.futures.ThreadPoolExecutor(1) as runner:
+            return runner.submit(asyncio.run, coroutine()).result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self, query: Any, variables: Any, operation_name: Any, read_only: bool) -> Response:
+        problem = _request_problem(query, variables, operation_name)
+        if problem is not None:
+            return {"errors": [request_error(problem, BAD_REQUEST)]}
+        try:
+            document = parse(query, max_tokens=self.settings.max_tokens, max_source_length=self.settings.max_body_bytes)
+        except GraphQLError as error:
+            # graphql-core words its own limits "... contains more than N tokens/code points".
+            code = QUERY_TOO_LARGE if "contains more than" in error.message else GRAPHQL_PARSE_FAILED
+            return {"errors": [self._format(error, code)]}
+        errors = validate(self.schema, document, self._rules)
+        if errors:
+            return {"errors": [self._format(error, GRAPHQL_VALIDATION_FAILED) for error in errors]}
+        operation = get_operation_ast(document, operation_name)
+        if read_only and operation is not None and operation.operation != OperationType.QUERY:
+            message = f"a {operation.operation.value} cannot be sent with GET; POST it"
+            return {"errors": [request_error(message, METHOD_NOT_ALLOWED)]}
+        context = self._context()
+        result = execute(
+            self.schema, document, context_value=context, variable_values=variables, operation_name=operation_name
+        )
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        return self._response(result)
+
+    def _context(self) -> RequestContext:
+        loaders = Loaders(self.model, self.reader, functools.partial(call_in_pool, self.pool))
+        return RequestContext(loaders, self.repositories, self.pool, self._pointer_version, self.search_index)
+
+    def _response(self, result: ExecutionResult) -> Response:
+        errors = result.errors or []
+        # Errors without a path and no data: the variables or the operation name were wrong.
+        if result.data is None and errors and all(error.path is None for error in errors):
+            return {"errors": [self._format(error, BAD_USER_INPUT) for error in errors]}
+        response: Response = {"data": whole_numbers(result.data)}
+        if errors:
+            response["errors"] = [self._format(error, INTERNAL_SERVER_ERROR) for error in errors]
+        return response
+
+    def _format(self, error: GraphQLError, default_code: str) -> dict[str, Any]:
+        return format_error(error, default_code=default_code, show_internals=self.settings.show_internals)
+
+
+def whole_numbers(value: Any) -> Any:
+    """The data with every whole Float as an int: 3500, as the original (JavaScript) API sent it, not 3500.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(item) for item in value]
+    return value
+
+
+def _request_problem(query: Any, variables: Any, operation_name: Any) -> str | None:
+    if not isinstance(query, str) or not query.strip():
+        return "give the GraphQL document in 'query', as a string"
+    if variables is not None and not isinstance(variables, dict):
+        return "'variables' must be an object (or null)"
+    if operation_name is not None and not isinstance(operation_name, str):
+        return "'operationName' must be a string (or null)"
+    return None

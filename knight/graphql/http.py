@@ -1,0 +1,143 @@
+"""GraphQL over HTTP, whatever carries it: the ASGI app and the Lambda handler both call ``handle``.
+
+POST takes a JSON body; GET takes ``query``, ``variables`` and
+``operationName`` parameters, runs queries only, and without a query serves
+the in-browser IDE (off in production). CORS headers follow the settings.
+Status codes: 200 when the operation ran, 400 when the request never reached
+execution, 405/413/415 for the HTTP mistakes they name, 504 on timeout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ariadne.explorer import ExplorerGraphiQL
+
+from knight.graphql.errors import (
+    BAD_REQUEST,
+    METHOD_NOT_ALLOWED,
+    REQUEST_TOO_LARGE,
+    TIMEOUT,
+    UNSUPPORTED_MEDIA_TYPE,
+    request_error,
+)
+from knight.graphql.executor import Executor, Response
+from knight.graphql.queries import EXPLORE_DB
+
+ALLOWED_METHODS = "GET, POST, OPTIONS"
+JSON_TYPE = "application/json"
+_STATUS_BY_CODE = {METHOD_NOT_ALLOWED: 405, REQUEST_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415, TIMEOUT: 504}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request as every door hands it over; header names lower-cased."""
+
+    method: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class GraphQLHttp:
+    """The HTTP protocol of the API over one executor."""
+
+    def __init__(self, executor: Executor, *, title: str = "knight: Sir learn a lot") -> None:
+        self.executor = executor
+        self.settings = executor.settings
+        self._explorer = ExplorerGraphiQL(title=title, default_query=EXPLORE_DB).html(None)
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        method = request.method.upper()
+        cors = cors_headers(self.settings.cors_origins, request.headers.get("origin"), preflight=method == "OPTIONS")
+        if method == "OPTIONS":
+            return HttpResponse(204, {"Allow": ALLOWED_METHODS, **cors}, b"")
+        if method == "GET":
+            response = await self._get(request)
+        elif method == "POST":
+            response = await self._post(request)
+        else:
+            response = error_response(405, f"{method} is not supported; use GET or POST", METHOD_NOT_ALLOWED)
+            response.headers["Allow"] = ALLOWED_METHODS
+        response.headers.update(cors)
+        return response
+
+    async def _get(self, request: HttpRequest) -> HttpResponse:
+        query = request.query.get("query")
+        if not query:
+            if self.settings.explorer and "text/html" in request.headers.get("accept", ""):
+                return HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, self._explorer.encode())
+            hint = "" if self.settings.explorer else " (the in-browser IDE is off in production mode)"
+            message = f"give the GraphQL document in the 'query' parameter, or POST it{hint}"
+            return error_response(400, message, BAD_REQUEST)
+        try:
+            variables = json.loads(request.query["variables"]) if request.query.get("variables") else None
+        except ValueError:
+            return error_response(400, "the 'variables' parameter is not JSON", BAD_REQUEST)
+        result = await self.executor.execute(query, variables, request.query.get("operationName"), read_only=True)
+        return _answer(result)
+
+    async def _post(self, request: HttpRequest) -> HttpResponse:
+        if len(request.body) > self.settings.max_body_bytes:
+            return too_large(self.settings.max_body_bytes)
+        content_type = request.headers.get("content-type", JSON_TYPE).split(";")[0].strip().lower()
+        if content_type != JSON_TYPE:
+            return error_response(415, f"POST the request as {JSON_TYPE}, not {content_type}", UNSUPPORTED_MEDIA_TYPE)
+        try:
+            payload = json.loads(request.body)
+        except ValueError:
+            return error_response(400, "the body is not JSON", BAD_REQUEST)
+        if not isinstance(payload, dict):
+            message = "the body must be one JSON object with 'query' (batches are not supported)"
+            return error_response(400, message, BAD_REQUEST)
+        query, variables = payload.get("query"), payload.get("variables")
+        result = await self.executor.execute(query, variables, payload.get("operationName"))
+        return _answer(result)
+
+
+def cors_headers(allowed: tuple[str, ...], origin: str | None, *, preflight: bool) -> dict[str, str]:
+    """The CORS headers for a request from ``origin``; none when the origin is not allowed."""
+    if not origin or not allowed:
+        return {}
+    if "*" in allowed:
+        headers = {"Access-Control-Allow-Origin": "*"}
+    elif origin.rstrip("/") in allowed:
+        headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    else:
+        return {}
+    if preflight:
+        headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+        headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
+        headers["Access-Control-Max-Age"] = "600"
+    return headers
+
+
+def too_large(limit: int) -> HttpResponse:
+    return error_response(413, f"the request body is larger than {limit} bytes", REQUEST_TOO_LARGE)
+
+
+def _answer(result: Response) -> HttpResponse:
+    status = 200
+    if "data" not in result:
+        code = (result.get("errors") or [{}])[0].get("extensions", {}).get("code")
+        status = _STATUS_BY_CODE.get(str(code), 400)
+    return HttpResponse(status, {"Content-Type": JSON_TYPE}, json.dumps(result).encode())
+
+
+def error_response(status: int, message: str, code: str) -> HttpResponse:
+    body = json.dumps({"errors": [request_error(message, code)]}).encode()
+    return HttpResponse(status, {"Content-Type": JSON_TYPE}, body)

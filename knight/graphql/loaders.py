@@ -1,0 +1,213 @@
+"""Per-request loading: item collections read once, point reads batched, answers filtered in memory.
+
+Resolvers ask for an access pattern with its values. The loader works out
+which partition (and which sort keys) the pattern reads and, before reading,
+whether a read already made or under way in this request covers it: the
+course's collection, read for its chapters, also holds its enrollments. Reads
+asked for in the same tick go to a DataLoader, which de-duplicates them,
+merges the ones on one partition into a single Query, sends every point read
+in one BatchGetItem, and runs all of them concurrently. Each pattern's answer
+is then picked out of the items with the pattern's own conditions, so it is
+the same as running the pattern alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from knight.access import Catalog
+from knight.graphql.reader import BATCH_GET_LIMIT, Item, Reader
+from knight.graphql.scopes import Scope, Source, entity_source, pattern_source
+from knight.model import AccessPattern, Model
+
+T = TypeVar("T")
+Call = Callable[..., Awaitable[Any]]
+"""Runs a blocking function off the event loop and awaits its result."""
+
+Need = tuple[str, Mapping[str, object]]
+"""An access pattern (by name) and its values."""
+
+
+class Loaders:
+    """The reads of one GraphQL request; create one per request, inside its event loop."""
+
+    def __init__(self, model: Model, reader: Reader, call: Call) -> None:
+        self.model = model
+        self.reader = reader
+        self.catalog = Catalog(model)
+        self._call = call
+        self._partitions: DataLoader[Source, list[Item]] = DataLoader(self._load_batch)
+        # Every read asked for or made: ranges by (index, partition), single keys by (index, partition, sort).
+        self._ranges: dict[tuple[str, str], list[tuple[Scope, asyncio.Future[list[Item]]]]] = {}
+        self._keys: dict[tuple[str, str, str], asyncio.Future[list[Item]]] = {}
+
+    # What resolvers call
+
+    def read(
+        self,
+        pattern: str,
+        values: Mapping[str, object],
+        *,
+        load_from: Source | None = None,
+        also: Sequence[Source] = (),
+        widen: Iterable[Need] = (),
+    ) -> Awaitable[list[dict[str, Any]]]:
+        """The field values a pattern returns, from this request's reads where they cover it.
+
+        ``load_from`` reads another place that holds every item the pattern
+        returns (progress of an enrollment from the student's collection);
+        ``also`` lists such places only worth using when already read;
+        ``widen`` names patterns on the same partition that fields further
+        down will ask for, so that one Query serves them all. Called
+        synchronously, so that sibling fields queue their reads in one batch.
+        """
+        spec, checked = self._checked(pattern, values)
+        own = pattern_source(spec, checked)
+        future = self._covering([own, *also, *([load_from] if load_from else [])])
+        if future is None:
+            target = load_from or own
+            for name, more in widen:
+                other, other_values = self._checked(name, more)
+                target = target.merged(pattern_source(other, other_values))
+            future = self._load(target)
+        return self._answer(spec, checked, future)
+
+    def read_one(
+        self, pattern: str, values: Mapping[str, object], *, widen: Iterable[Need] = ()
+    ) -> Awaitable[dict[str, Any] | None]:
+        """The first value a pattern returns, or None; queued at once like ``read``."""
+        return _first(self.read(pattern, values, widen=widen))
+
+    def entity_source(self, entity: str, values: Mapping[str, object]) -> Source:
+        """Where on the table an entity's items with these leading key values live."""
+        return entity_source(self.model.entity(entity), values)
+
+    def clear(self) -> None:
+        """Forget every read, so that what follows a write sees the write."""
+        self._partitions.clear_all()
+        self._ranges.clear()
+        self._keys.clear()
+
+    # Reading
+
+    def _checked(self, pattern: str, values: Mapping[str, object]) -> tuple[AccessPattern, dict[str, object]]:
+        access = self.catalog.get(pattern)
+        return access.spec, access.arguments(values)
+
+    def _covering(self, sources: Iterable[Source]) -> asyncio.Future[list[Item]] | None:
+        for source in sources:
+            if source.scope.exact and (*source.collection, source.scope.prefix) in self._keys:
+                return self._keys[(*source.collection, source.scope.prefix)]
+            for scope, future in self._ranges.get(source.collection, ()):
+                if scope.covers(source.scope):
+                    return future
+        return None
+
+    def _load(self, source: Source) -> asyncio.Future[list[Item]]:
+        future = self._partitions.load(source)
+        self._remember(source, future)
+        return future
+
+    def _remember(self, source: Source, future: asyncio.Future[list[Item]]) -> None:
+        if source.scope.exact:
+            self._keys.setdefault((*source.collection, source.scope.prefix), future)
+        else:
+            self._ranges.setdefault(source.collection, []).append((source.scope, future))
+
+    async def _load_batch(self, sources: list[Source]) -> list[list[Item]]:
+        """One tick's reads: one Query per partition, every point read in BatchGetItem, all at once."""
+        merged: dict[tuple[str, str], Source] = {}
+        for source in sources:
+            known = merged.get(source.collection)
+            merged[source.collection] = source if known is None else known.merged(source)
+        table = self.model.table_index
+        points = [source for source in merged.values() if source.is_point_read(table)]
+        queries = [source for source in merged.values() if not source.is_point_read(table)]
+        chunks = [points[start : start + BATCH_GET_LIMIT] for start in range(0, len(points), BATCH_GET_LIMIT)]
+        results = await asyncio.gather(
+            *(self._call(self.reader.query, source) for source in queries),
+            *(self._call(self.reader.batch_get, [self._primary_key(source) for source in chunk]) for chunk in chunks),
+        )
+        items: dict[tuple[str, str], list[Item]] = {source.collection: [] for source in merged.values()}
+        for source, found in zip(queries, results, strict=False):
+            items[source.collection] = found
+        for found in results[len(queries) :]:
+            for item in found:
+                items[(table.name, str(item[table.partition_key]))].append(item)
+        loop = asyncio.get_running_loop()
+        for collection, source in merged.items():
+            if source not in sources:
+                self._remember(source, _done(loop, items[collection]))
+            for item in items[collection]:
+                self._prime(loop, item)
+        # Each caller gets its partition's items; the pattern's own conditions pick its answer.
+        return [items[source.collection] for source in sources]
+
+    def _primary_key(self, source: Source) -> dict[str, str]:
+        table = self.model.table_index
+        assert table.sort_key is not None
+        return {table.partition_key: source.partition, table.sort_key: source.scope.prefix}
+
+    def _prime(self, loop: asyncio.AbstractEventLoop, item: Item) -> None:
+        """Remember an item read from any index as the answer to a point read of its primary key.
+
+        Every index projects all attributes, so a track read with all tracks
+        answers a later track-by-id without another request.
+        """
+        table = self.model.table_index
+        if table.sort_key is None or table.partition_key not in item or table.sort_key not in item:
+            return
+        key = (table.name, str(item[table.partition_key]), str(item[table.sort_key]))
+        if key not in self._keys:
+            self._keys[key] = _done(loop, [item])
+
+    async def _answer(
+        self, pattern: AccessPattern, values: Mapping[str, object], future: Awaitable[list[Item]]
+    ) -> list[dict[str, Any]]:
+        return answer(self.model, pattern, values, await future)
+
+
+def answer(
+    model: Model, pattern: AccessPattern, values: Mapping[str, object], items: Iterable[Item]
+) -> list[dict[str, Any]]:
+    """What the pattern returns, picked from items that include all of its own.
+
+    Applies the pattern's key condition (on its own index's attributes, which
+    every item carries), its filter, its entity and its order, exactly as
+    DynamoDB would have for the pattern's own request.
+    """
+    index = pattern.index
+    source = pattern_source(pattern, values)
+    type_attribute = model.type_attribute
+    picked = []
+    for item in items:
+        if item.get(index.partition_key) != source.partition:
+            continue
+        if index.sort_key is not None and not source.scope.admits(str(item.get(index.sort_key, ""))):
+            continue
+        if pattern.filter_exists is not None and pattern.filter_exists not in item:
+            continue
+        if pattern.filter_not_exists is not None and pattern.filter_not_exists in item:
+            continue
+        if item.get(type_attribute) != pattern.entity.name:
+            continue
+        picked.append(pattern.entity.values(item))
+    order_by = pattern.order_by
+    if order_by is not None:
+        picked.sort(key=lambda found: found.get(order_by, 0))
+    return picked
+
+
+async def _first(found: Awaitable[list[dict[str, Any]]]) -> dict[str, Any] | None:
+    values = await found
+    return values[0] if values else None
+
+
+def _done(loop: asyncio.AbstractEventLoop, value: T) -> asyncio.Future[T]:
+    future: asyncio.Future[T] = loop.create_future()
+    future.set_result(value)
+    return future

@@ -1,0 +1,168 @@
+"""The API served by uvicorn from a background thread: for `knight serve`, `knight up` and notebooks.
+
+server = serve()                 # the engine AWS_ENDPOINT_URL names (a `knight up`)
+server.url                       # 'http://127.0.0.1:9000/graphql'
+server.stop()
+
+with serve(engine, port=0) as server:   # any free port; stopped on leaving the block
+    ...
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from knight.engine import Engine
+from knight.errors import ConflictError, EngineError
+from knight.graphql.asgi import GRAPHQL_PATH, create_app
+from knight.graphql.executor import Executor
+from knight.graphql.settings import DEFAULT_HOST, DEFAULT_PORT, GraphQLSettings
+from knight.model import Model
+from knight.search.index import SearchIndex
+
+
+class GraphQLServer:
+    """uvicorn serving an executor's API in a daemon thread until ``stop``.
+
+    ``port=0`` takes any free port, as does a taken port with
+    ``any_port_if_taken``; otherwise ``start`` reports a taken port there and
+    then. ``owns`` are closed on ``stop``.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        path: str = GRAPHQL_PATH,
+        owns: tuple[Executor | Engine, ...] = (),
+        any_port_if_taken: bool = False,
+    ) -> None:
+        self.executor = executor
+        self.host = host
+        self.requested_port = port
+        self.any_port_if_taken = any_port_if_taken
+        self.path = path
+        self.port: int | None = None
+        self._owns = owns
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise EngineError("the GraphQL server is not running; call start()")
+        return f"http://{self.host}:{self.port}{self.path}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout: float = 10.0) -> str:
+        """Start serving (no-op when running); returns the URL."""
+        if self.running:
+            return self.url
+        try:
+            self._socket = _bind(self.host, self.requested_port)
+        except ConflictError:
+            if not self.any_port_if_taken:
+                raise
+            self._socket = _bind(self.host, 0)
+        self.port = int(self._socket.getsockname()[1])
+        config = uvicorn.Config(
+            create_app(self.executor, path=self.path), log_level="warning", access_log=False, lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="knight-graphql-server", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise EngineError(f"the GraphQL server did not start on {self.host}:{self.port}")
+            time.sleep(0.01)
+        return self.url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving, finishing requests under way, and close what the server owns."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive() and self._server is not None:
+                self._server.force_exit = True
+                self._thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+        for owned in self._owns:
+            owned.close()
+        self._owns = ()
+
+    def __enter__(self) -> GraphQLServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = self.url if self.running else "stopped"
+        return f"<GraphQLServer {state}>"
+
+
+def serve(
+    engine: Engine | None = None,
+    model: Model | None = None,
+    table: str | None = None,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    settings: GraphQLSettings | None = None,
+    any_port_if_taken: bool = False,
+    search_index: SearchIndex | None = None,
+) -> GraphQLServer:
+    """Serve the API of a table in the background and return the running server.
+
+    Without an engine, boto3's configuration decides where DynamoDB is (as
+    for every knight command); the server then owns that engine and closes it
+    on ``stop``. ``server.url`` says where it listens.
+    """
+    owned: list[Executor | Engine] = []
+    if engine is None:
+        engine = Engine.from_environment()
+        owned.append(engine)
+    executor = Executor(engine, model, table, settings, search_index=search_index)
+    server = GraphQLServer(executor, host=host, port=port, owns=(executor, *owned), any_port_if_taken=any_port_if_taken)
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConflictError(
+            f"cannot serve GraphQL on {host}:{port} ({exc.strerror}); stop what uses it or pick another port"
+        ) from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock

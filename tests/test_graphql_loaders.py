@@ -1,0 +1,113 @@
+"""The loaders under GraphQL: answers picked from item collections equal the patterns' own,
+point reads go 100 keys to a BatchGetItem, and unprocessed keys are asked for again."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from graphql_doors import DynamoDBCalls
+from seeded_data import Seeded, canonical
+
+from knight.access import Catalog
+from knight.data.batch import BatchWriter, put_request, to_dynamodb
+from knight.data.seed import generate, seed_table
+from knight.engine import Engine
+from knight.graphql.context import call_in_pool
+from knight.graphql.loaders import Loaders, answer
+from knight.graphql.reader import Reader
+from knight.graphql.scopes import WHOLE, Scope, Source, pattern_source
+from knight.model import Model
+from knight.table import create_table, delete_table
+
+SEEDED = Seeded(generate(1))
+CASES = list(SEEDED.cases())
+
+
+@pytest.fixture(scope="module")
+def seeded(engine: Engine, model: Model) -> Iterator[str]:
+    name = f"knight-test-gql-loaders-{uuid.uuid4().hex[:8]}"
+    create_table(engine, model, name)
+    try:
+        seed_table(engine, model, name, scale=1, show_progress=False)
+        # 150 more tracks, so that point reads need two BatchGetItem requests.
+        items = [model.entity("track").item({"id": str(uuid.uuid4()), "name": f"Track {n}"}) for n in range(150)]
+        BatchWriter(engine.dynamodb(), name).write(put_request(to_dynamodb(item)) for item in items)
+        yield name
+    finally:
+        delete_table(engine, name)
+
+
+def test_scopes_cover_and_merge() -> None:
+    pointer, history, chapter = Scope("v0", exact=True), Scope("v"), Scope("h#1#")
+    assert history.covers(pointer) and not pointer.covers(history)
+    assert pointer.merged(history) == history
+    assert Scope("e#").merged(chapter) == WHOLE
+    assert Scope("g#e#1#h#").merged(Scope("g#e#2#h#")) == Scope("g#e#")
+    assert not Scope("v1", exact=True).covers(Scope("v10", exact=True))
+    course = Source("table", "c#1", Scope("t#"))
+    assert course.merged(Source("table", "c#2", WHOLE)) == course
+
+
+@pytest.mark.parametrize(("pattern", "values"), CASES, ids=[f"{p}-{i}" for i, (p, _) in enumerate(CASES)])
+def test_an_answer_picked_from_the_whole_partition_is_the_patterns_own(
+    engine: Engine, model: Model, seeded: str, pattern: str, values: dict[str, object]
+) -> None:
+    access = Catalog(model).get(pattern)
+    checked = access.arguments(values)
+    source = pattern_source(access.spec, checked)
+    whole = Reader(engine, model, seeded).query(Source(source.index, source.partition))
+    picked = answer(model, access.spec, checked, whole)
+    own = access.run(engine, seeded, values).values
+    assert picked == own if access.spec.order_by else canonical(picked) == canonical(own)
+
+
+def _read_tracks(engine: Engine, model: Model, table: str, ids: list[str]) -> list[Any]:
+    async def read() -> list[Any]:
+        with ThreadPoolExecutor(4) as pool:
+            loaders = Loaders(model, Reader(engine, model, table), functools.partial(call_in_pool, pool))
+            return list(await asyncio.gather(*(loaders.read_one("track-by-id", {"id": i}) for i in ids)))
+
+    return asyncio.run(read())
+
+
+def test_point_reads_go_a_hundred_keys_to_a_batch_get(engine: Engine, model: Model, seeded: str) -> None:
+    tracks = Reader(engine, model, seeded).query(Source("gsi1", "track"))
+    ids = [str(model.entity("track").values(track)["id"]) for track in tracks] + [str(uuid.uuid4())]
+    calls = DynamoDBCalls(engine)
+    with calls.counting():
+        found = _read_tracks(engine, model, seeded, ids + ids[:10])
+    assert calls.calls == ["BatchGetItem", "BatchGetItem"]
+    assert [f["id"] if f else None for f in found] == [*ids[:-1], None, *ids[:10]]
+
+
+def test_keys_dynamodb_leaves_unprocessed_are_asked_for_again(engine: Engine, model: Model, seeded: str) -> None:
+    """A throttled partition, played by a hook that moves one found key to UnprocessedKeys once."""
+    ids = [str(t["id"]) for t in SEEDED.of("track")]
+    client = engine.dynamodb()
+    hook = f"tests.unprocessed.{uuid.uuid4().hex}"
+    moved: list[Any] = []
+
+    def throttle(parsed: dict[str, Any], **_: Any) -> None:
+        if moved:
+            return
+        for table, items in parsed.get("Responses", {}).items():
+            item = items.pop()
+            moved.append(item)
+            keys = {name: item[name] for name in ("pk", "sk")}
+            parsed["UnprocessedKeys"] = {table: {"Keys": [keys]}}
+
+    client.meta.events.register("after-call.dynamodb.BatchGetItem", throttle, unique_id=hook)
+    calls = DynamoDBCalls(engine)
+    try:
+        with calls.counting():
+            found = _read_tracks(engine, model, seeded, ids)
+    finally:
+        client.meta.events.unregister("after-call.dynamodb.BatchGetItem", unique_id=hook)
+    assert moved and calls.calls == ["BatchGetItem", "BatchGetItem"]
+    assert [f["id"] for f in found] == ids
