@@ -27,7 +27,9 @@ def clean(path: Path) -> None:
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        cell.metadata = {}
+        # Tags stay: papermill finds its parameters cell by its "parameters" tag.
+        tags = cell.metadata.get("tags")
+        cell.metadata = {"tags": tags} if tags else {}
         if MARK not in cell.source:
             cell.execution_count = None
             cell.outputs = []

@@ -93,3 +93,9 @@ def test_papermill_run_fails_on_a_regression(tmp_path: Path) -> None:
     strict.write_text(json.dumps(baseline))
     with pytest.raises(pm.PapermillExecutionError, match="regression"):
         _run(tmp_path, baseline_path=str(strict))
+
+
+def test_the_notebook_has_a_parameters_cell_for_papermill() -> None:
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    tagged = [cell for cell in notebook["cells"] if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1 and "scale = " in "".join(tagged[0]["source"])
