@@ -152,7 +152,7 @@ def canonical(value: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=int, default=1, help="seed scale (default 1: 767 items)")
+    parser.add_argument("--scale", type=int, default=1, help="seed scale (default 1: 831 items)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of exploreDb per implementation")
     parser.add_argument("--single-runs", type=int, default=20, help="timed runs of each single-entity query")
     args = parser.parse_args()
@@ -169,7 +169,7 @@ def main() -> None:
             naive = Executor(
                 engine, model, table, settings, schema=build_schema(naive_resolvers(repos, pointer_version(model)))
             )
-            print(f"engine: {engine.describe()}; table {table}: {len(data)} items (seed scale {args.scale})")
+            print(f"engine: {engine.describe()}; table {table}: {data.written} items (seed scale {args.scale})")
             print(f"{'query':<15} {'resolvers':<9} {'requests':>8} {'p50 ms':>9} {'p95 ms':>9} {'runs':>5}")
             cases: list[tuple[str, str, dict[str, Any], int]] = [("exploreDb", EXPLORE_DB, {}, args.runs)]
             cases += [(label, query, given, args.single_runs) for label, query, given in single_entity_queries(data)]

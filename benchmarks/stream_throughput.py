@@ -9,7 +9,11 @@ Then it measures:
 2. lag: single progress writes, one at a time, each timed until the student's
    xp shows it (p50, p95, max);
 3. burst: many progress writes at once from several threads, timed until
-   every student's xp is right: end-to-end progress events per second.
+   every student's xp is right: end-to-end progress events per second;
+4. baseline, in the same run: the seed's stream records handed twice (a
+   delivery and a redelivery) to the original's handler (xp = xp + inc, no
+   guard) and to knight's xp handler, each on its own freshly seeded table:
+   records per second, and how far each leaves xp from the sum of progress.
 
     python benchmarks/stream_throughput.py [--scale 1] [--writes 50] [--burst 500]
 """
@@ -32,7 +36,10 @@ from knight.engine import Engine
 from knight.model import Model, load_model
 from knight.search import SearchSettings
 from knight.stream import StreamProcessor, StreamSettings, build_stream_processor
-from knight.table import create_table, delete_table
+from knight.stream.records import StreamRecord, parse_record
+from knight.stream.shards import ShardReader, list_shards
+from knight.stream.xp import XpDependencies, XpHandler
+from knight.table import create_table, delete_table, describe_table
 
 
 def wait_until(condition: Any, timeout: float = 120.0, step: float = 0.005) -> float:
@@ -57,6 +64,67 @@ def catch_up_time(processor: StreamProcessor, started: float, quiet: float = 0.5
         elif now - last_change > quiet and len(set(counts)) == 1 and counts[0] > 0:
             return last_change - started
         time.sleep(0.002)
+
+
+def stream_records(engine: Engine, table: str) -> list[StreamRecord]:
+    """Every record the table's stream holds, shard by shard."""
+    arn = describe_table(engine, table).stream_arn
+    assert arn is not None
+    records: list[StreamRecord] = []
+    for shard in list_shards(engine.streams(), arn):
+        reader = ShardReader(engine.streams(), arn, shard, None)
+        while batch := reader.read(1000):
+            records += [parse_record(raw) for raw in batch]
+    return records
+
+
+def xp_error(engine: Engine, table: str) -> int:
+    """How far, summed over students, xp is from the sum of their progress xp."""
+    pages = engine.dynamodb().get_paginator("scan").paginate(TableName=table)
+    items = [from_dynamodb(item) for page in pages for item in page["Items"]]
+    earned: dict[str, int] = {}
+    for item in items:
+        if item["entityType"] == "progress":
+            earned[item["pk"]] = earned.get(item["pk"], 0) + int(item["xp"])
+    return sum(abs(int(i["xp"]) - earned.get(i["pk"], 0)) for i in items if i["entityType"] == "student")
+
+
+def original_handler(engine: Engine, model: Model, table: str, records: list[StreamRecord]) -> None:
+    """What the original's stream Lambda did with progress: add the new xp, whatever the event."""
+    for record in records:
+        image = record.new_image
+        if image is None or image.get("entityType") != "progress":
+            continue  # the original crashed on a REMOVE; the seed has none
+        student = model.entity("progress").values(image)["studentId"]
+        engine.dynamodb().update_item(
+            TableName=table,
+            Key=to_dynamodb(model.entity("student").key({"id": student})),
+            UpdateExpression="ADD xp :inc",
+            ExpressionAttributeValues={":inc": {"N": str(int(image["xp"]))}},
+        )
+
+
+def baseline(engine: Engine, model: Model, scale: int) -> None:
+    """The original's handler and knight's, each fed the seed's records twice, on its own table."""
+    for name in ("original", "knight"):
+        table = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+        create_table(engine, model, table)
+        try:
+            seed_table(engine, model, table, scale=scale, show_progress=False)
+            records = stream_records(engine, table)
+            started = time.perf_counter()
+            for _ in range(2):  # a delivery, then the same records again (a retry, a replay)
+                if name == "original":
+                    original_handler(engine, model, table, records)
+                else:
+                    handler = XpHandler(XpDependencies(model, table, engine.dynamodb()))
+                    for start in range(0, len(records), 100):
+                        handler(records[start : start + 100])
+            seconds = time.perf_counter() - started
+            print(f"baseline {name:8} handler: {2 * len(records)} records (each delivered twice) in {seconds:.2f} s, "
+                  f"{2 * len(records) / seconds:.0f} records/s; xp off by {xp_error(engine, table)} in total")
+        finally:
+            delete_table(engine, table)
 
 
 def student_xp(engine: Engine, model: Model, table: str, student_id: str) -> int:
@@ -98,7 +166,7 @@ def main() -> None:
             processor.start()
             seconds = catch_up_time(processor, started)
             records = processor.stats["xp"].records
-            print(f"catch-up: {len(data)} seeded items -> {records} stream records per consumer in {seconds:.2f} s: "
+            print(f"catch-up: {data.written} seeded items -> {records} stream records per consumer in {seconds:.2f} s: "
                   f"{records / seconds:.0f} records/s per consumer (xp and search run side by side)")
 
             lags = []
@@ -131,6 +199,8 @@ def main() -> None:
                   f"last write): {args.burst / done:.0f} progress events/s end to end; every xp right: {right}")
             dead = sum(s.dead_lettered for s in processor.stats.values())
             print(f"dead-lettered: {dead}")
+            processor.stop()
+            baseline(engine, model, args.scale)
         finally:
             processor.close()
             delete_table(engine, table)
