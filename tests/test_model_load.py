@@ -200,3 +200,10 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def test_missing_model_file(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="cannot read"):
         load_model(tmp_path / "nope.yaml")
+
+
+def test_reading_an_item_with_a_malformed_number_shows_it_as_it_is(model: Model) -> None:
+    progress = model.entity("progress")
+    item = progress.item(progress.examples[0])
+    item["xp"] = "lots"  # written by another program
+    assert progress.values(item)["xp"] == "lots"

@@ -20,6 +20,7 @@ from stream_checks import (
     progress_ref,
     put_progress,
     scan_items,
+    set_progress_xp,
     stream_records,
     student_xp,
 )
@@ -145,6 +146,29 @@ def test_a_dead_letter_replay_after_a_fault(
     assert dead_letters(processor) == []
     assert student_xp(engine, model, table, student) == 40
     assert processor.replay_dead_letters() == []  # nothing left; replaying twice is harmless
+    assert_consistent(processor)
+
+
+def test_a_poison_record_replays_from_the_table_once_its_item_is_fixed(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table)
+    ref = progress_ref(student)
+    put_progress(engine, model, table, ref, "lots")  # xp is not a number: a poison record
+    processor.drain()
+    assert len(dead_letters(processor)) == 1
+
+    (outcome,) = processor.replay_dead_letters()  # the item is still poison: it stays
+    assert outcome.status == "failed" and "STREAM_POISON_RECORD" in outcome.detail
+    assert len(dead_letters(processor)) == 1
+
+    set_progress_xp(engine, model, table, ref, 25)  # the fix: a new, valid record the stream applies
+    processor.drain()
+    assert student_xp(engine, model, table, student) == 25
+    (outcome,) = processor.replay_dead_letters()
+    assert (outcome.status, outcome.source) == ("replayed", "table")
+    assert dead_letters(processor) == []
+    assert student_xp(engine, model, table, student) == 25, "the replay counts nothing twice"
     assert_consistent(processor)
 
 

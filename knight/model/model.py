@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,7 +130,9 @@ class Entity:
                 values[attribute] = item[attribute]
         for name, spec in self.fields.items():
             if spec.type == "int" and name in values:
-                values[name] = int(values[name])
+                # Another writer may have stored anything: a read shows it as it is, never fails on it.
+                with contextlib.suppress(TypeError, ValueError):
+                    values[name] = int(values[name])
         return values
 
 

@@ -109,7 +109,8 @@ class Store:
     def marker(self, unique: Unique, values: Mapping[str, object], hint: str = "") -> Write:
         """The put of a uniqueness marker; its failure means the value is taken."""
         shown = ", ".join(f"{name} {values[name]}" for name in unique.keys.fields)
-        message = f"a {unique.entity.name} with {shown} exists already ({unique.summary.rstrip('.')})"
+        article = "an" if unique.entity.name[0] in "aeiou" else "a"
+        message = f"{article} {unique.entity.name} with {shown} exists already ({unique.summary.rstrip('.')})"
         if hint:
             message += f"; {hint}"
         return put_new(unique.item(values), unique.key(values), lambda _: AlreadyExistsError(message))

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from knight.data.batch import from_dynamodb, to_dynamodb
 from knight.engine import Engine
+from knight.errors import PoisonRecordError
 from knight.model import Model
 from knight.search.documents import SearchMapping
 from knight.search.index import SearchIndex
@@ -145,13 +146,18 @@ def replay_dead_letters(
         wanted = letter.extra.get("sequenceNumbers")
         if records is not None and isinstance(wanted, list) and wanted:
             records = [record for record in records if record.sequence_number in set(map(str, wanted))] or None
+        keys = [k for k in letter.extra.get("keys", []) if isinstance(k, dict)]
         try:
             if records is not None:
                 source: Literal["stream", "table"] = "stream"
                 result = handler(records)
+                if not result.ok and keys and all(f.code == PoisonRecordError.code for f in result.failures):
+                    # A stream record is history and stays poison; once its item is fixed in the
+                    # table, bring the consumer in line with the table instead (idempotent too).
+                    source = "table"
+                    result = tables.replay(letter.consumer, keys)
             else:
                 source = "table"
-                keys = [k for k in letter.extra.get("keys", []) if isinstance(k, dict)]
                 result = tables.replay(letter.consumer, keys)
         except Exception as exc:
             keep.append(letter)

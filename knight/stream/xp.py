@@ -224,6 +224,10 @@ class XpHandler:
         batch = _Batch(self, defer=False)
         if values is not None and all(values.get(s) for _, s in agg.spec.link):
             target_key = agg.target.key({t: values[s] for t, s in agg.spec.link})
+            (source,) = batch.get([source_key], fresh=True)
+            if source is not None and agg.is_source(source):
+                # A replay succeeds only once the item is right: a poison item stays in the queue.
+                agg.amount(source, where)
             return self._reconcile(target_key, source_key, where, batch, "")
         if agg.key_values(agg.target, source_key) is not None:
             return self._recount(source_key, where, batch)
