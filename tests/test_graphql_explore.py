@@ -125,6 +125,7 @@ def test_explore_db_answers_everything_within_the_partition_bound(engine: Engine
     print(f"exploreDb: {len(calls.calls)} DynamoDB requests, {bound} partitions touched")
     assert len(calls.calls) <= bound
     assert report["requests"] == len(calls.calls)
+    assert 0 < report["itemsReturned"] <= report["itemsEvaluated"]
     assert report["operations"]["Query"]["requests"] == calls.calls.count("Query")
 
 

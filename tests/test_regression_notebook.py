@@ -60,7 +60,7 @@ def test_sample_arguments_come_from_the_seed(model: Model) -> None:
 
 def test_the_committed_baseline_covers_every_pattern(model: Model) -> None:
     baseline = json.loads((NOTEBOOKS / "regression-baseline.json").read_text())
-    names = {f"{p.number} {p.name}" for p in Catalog(model)}
+    names = {f"{p.number} {p.name}" for p in Catalog(model)} | {"exploreDb"}
     assert names <= set(baseline["measurements"])
 
 
@@ -81,7 +81,8 @@ def test_papermill_run_writes_the_table_and_the_chart(tmp_path: Path) -> None:
     _run(tmp_path, scale=1)
     table = (tmp_path / "report" / "regression.csv").read_text().splitlines()
     assert table[0].startswith("name,requests,consumedCapacity,itemsEvaluated")
-    assert len(table) - 1 >= 16
+    assert len(table) - 1 >= 17
+    assert any(line.startswith("exploreDb,") for line in table)
     assert (tmp_path / "report" / "regression.png").read_bytes()[:4] == b"\x89PNG"
 
 

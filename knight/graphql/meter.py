@@ -39,8 +39,9 @@ class DynamoDBMeter:
             _current.reset(token)
 
     def record(self, operation: str, response: dict[str, Any]) -> None:
+        evaluated, returned = _items(response)
         with self._lock:
-            self._costs.setdefault(operation, Cost()).record(response)
+            self._costs.setdefault(operation, Cost()).record(response, evaluated=evaluated, returned=returned)
 
     @property
     def requests(self) -> int:
@@ -61,6 +62,8 @@ class DynamoDBMeter:
         return {
             "requests": total.requests,
             "consumedCapacity": total.capacity_units,
+            "itemsEvaluated": total.items_evaluated,
+            "itemsReturned": total.items_returned,
             "operations": {
                 operation: {
                     "requests": cost.requests,
@@ -70,6 +73,18 @@ class DynamoDBMeter:
                 for operation, cost in costs.items()
             },
         }
+
+
+def _items(response: dict[str, Any]) -> tuple[int, int]:
+    """Items a response read and returned: a Query's ScannedCount and Count, a get's items."""
+    if "Count" in response:
+        return int(response.get("ScannedCount", response["Count"])), int(response["Count"])
+    if "Item" in response:
+        return 1, 1
+    if "Responses" in response:
+        found = sum(len(items) for items in response["Responses"].values())
+        return found, found
+    return 0, 0
 
 
 def install(client: Any) -> None:

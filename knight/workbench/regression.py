@@ -105,6 +105,31 @@ def measure_patterns(lab: Lab, repeats: int) -> list[Measurement]:
     return results
 
 
+def measure_explore_db(lab: Lab, repeats: int) -> Measurement:
+    """The original README's exploreDb query through knight's GraphQL executor."""
+    from knight.graphql import Executor
+    from knight.graphql.queries import EXPLORE_DB
+
+    executor = Executor(lab.engine, lab.model, lab.table)
+
+    def run() -> Cost:
+        response = executor.run(EXPLORE_DB)
+        if "errors" in response:
+            raise RuntimeError(f"exploreDb failed: {response['errors']}")
+        report = response["extensions"]["dynamodb"]
+        return Cost(
+            requests=report["requests"],
+            capacity_units=report["consumedCapacity"],
+            items_evaluated=report["itemsEvaluated"],
+            items_returned=report["itemsReturned"],
+        )
+
+    try:
+        return measure("exploreDb", run, repeats)
+    finally:
+        executor.close()
+
+
 def frame(measurements: list[Measurement]) -> pd.DataFrame:
     return pd.DataFrame([asdict(m) for m in measurements]).set_index("name")
 
