@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from knight.data.seed import seed_table
 from knight.engine import Engine
 from knight.model import Model, load_model
 from knight.table import create_table, delete_table
@@ -42,6 +43,18 @@ def table(engine: Engine, model: Model) -> Iterator[str]:
     name = new_table_name()
     create_table(engine, model, name)
     try:
+        yield name
+    finally:
+        delete_table(engine, name)
+
+
+@pytest.fixture(scope="module")
+def seeded(engine: Engine, model: Model) -> Iterator[str]:
+    """A table seeded at scale 1 (random seed 1), shared by the tests of one module that only read."""
+    name = new_table_name()
+    create_table(engine, model, name)
+    try:
+        seed_table(engine, model, name, scale=1, show_progress=False)
         yield name
     finally:
         delete_table(engine, name)

@@ -20,10 +20,9 @@ import pytest
 from knight.data.batch import from_dynamodb, to_dynamodb
 from knight.data.purge import scan_pages
 from knight.engine import Engine
-from knight.errors import SearchUnavailableError
 from knight.model import Model
 from knight.search import SearchSettings
-from knight.search.documents import ApplyReport, DocumentChange, SearchDocument, SearchHit, SearchMapping
+from knight.search.documents import DocumentChange, SearchMapping
 from knight.search.index import SearchIndex
 from knight.stream import SourceSettings, StreamProcessor, StreamRecord, StreamSettings, build_stream_processor
 from knight.stream.aggregate import whole_number
@@ -227,60 +226,8 @@ def dead_letters(processor: StreamProcessor) -> list[dict[str, Any]]:
     return [letter.body for letter in processor.dead_letters.peek()]
 
 
-# -- a search backend that fails on demand ------------------------------------
-
-
-class FlakyIndex:
-    """Wraps a real index; while ``down`` every call fails as an unreachable backend does."""
-
-    def __init__(self, inner: SearchIndex) -> None:
-        self.inner = inner
-        self.name = f"flaky {inner.name}"
-        self.down = False
-        self.calls_while_down = 0
-
-    def _check(self) -> None:
-        if self.down:
-            self.calls_while_down += 1
-            raise SearchUnavailableError("search backend is down (test)")
-
-    def apply(self, changes: Any) -> ApplyReport:
-        self._check()
-        return self.inner.apply(changes)
-
-    def overwrite(self, documents: Any, deleted: Any = ()) -> ApplyReport:
-        self._check()
-        return self.inner.overwrite(documents, deleted)
-
-    def search(self, text: str, entity_type: str | None = None, limit: int = 10) -> list[SearchHit]:
-        self._check()
-        return self.inner.search(text, entity_type, limit)
-
-    def documents(self) -> dict[str, SearchDocument]:
-        return self.inner.documents()
-
-    def reset(self) -> None:
-        self._check()
-        self.inner.reset()
-
-    def get_meta(self, name: str) -> str | None:
-        self._check()
-        return self.inner.get_meta(name)
-
-    def set_meta(self, name: str, value: str) -> None:
-        self._check()
-        self.inner.set_meta(name, value)
-
-    def describe(self) -> str:
-        return self.name
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 __all__ = [
     "DocumentChange",
-    "FlakyIndex",
     "ProgressRef",
     "add_student",
     "assert_consistent",

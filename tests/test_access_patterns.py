@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from seeded_data import Seeded, canonical
 
 from knight.access import Catalog, Pattern, Request
-from knight.data.seed import generate, seed_table
+from knight.data.seed import generate
 from knight.engine import Engine
 from knight.errors import NotFoundError, ValidationError
 from knight.model import Model
-from knight.table import create_table, delete_table
 
 SEEDED = Seeded(generate(1))
 CASES = list(SEEDED.cases())
@@ -44,18 +42,6 @@ NAMES = {
     10: "preferences-of-student", 11: "chapters-of-course", 12: "chapter-by-id", 13: "chapter-version",
     14: "progress-of-enrollment",
 }
-
-
-@pytest.fixture(scope="module")
-def seeded(engine: Engine, model: Model) -> Iterator[str]:
-    """One table seeded at scale 1 for the whole module (the patterns only read)."""
-    name = f"knight-test-ap-{uuid.uuid4().hex[:8]}"
-    create_table(engine, model, name)
-    try:
-        seed_table(engine, model, name, scale=1, show_progress=False)
-        yield name
-    finally:
-        delete_table(engine, name)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,25 +16,13 @@ import pytest
 from graphql_doors import DynamoDBCalls
 from seeded_data import Seeded
 
-from knight.data.seed import generate, seed_table
+from knight.data.seed import generate
 from knight.engine import Engine
 from knight.errors import ConflictError
 from knight.graphql import EXPLORE_DB, Executor, GraphQLSettings, serve
 from knight.model import Model
-from knight.table import create_table, delete_table
 
 SEEDED = Seeded(generate(1))
-
-
-@pytest.fixture(scope="module")
-def seeded(engine: Engine, model: Model) -> Iterator[str]:
-    name = f"knight-test-gql-explore-{uuid.uuid4().hex[:8]}"
-    create_table(engine, model, name)
-    try:
-        seed_table(engine, model, name, scale=1, show_progress=False)
-        yield name
-    finally:
-        delete_table(engine, name)
 
 
 @pytest.fixture(scope="module")

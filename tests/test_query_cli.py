@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,11 +14,10 @@ from click.testing import CliRunner, Result
 from seeded_data import Seeded, canonical
 
 from knight.cli import main
-from knight.data.seed import generate, seed_table
+from knight.data.seed import generate
 from knight.engine import Engine
 from knight.errors import NotFoundError, ValidationError
 from knight.model import Model
-from knight.table import create_table, delete_table
 
 SEEDED = Seeded(generate(1))
 
@@ -30,17 +28,6 @@ def first_case_with_items(number: int, model: Model) -> tuple[int, dict[str, obj
         if case == name and SEEDED.expected(case, args):
             return number, args
     raise AssertionError(f"no seeded case for {name}")
-
-
-@pytest.fixture(scope="module")
-def seeded(engine: Engine, model: Model) -> Iterator[str]:
-    name = f"knight-test-cli-{uuid.uuid4().hex[:8]}"
-    create_table(engine, model, name)
-    try:
-        seed_table(engine, model, name, scale=1, show_progress=False)
-        yield name
-    finally:
-        delete_table(engine, name)
 
 
 @pytest.fixture(scope="module")

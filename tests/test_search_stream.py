@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 
 from stream_checks import (
-    FlakyIndex,
     add_student,
     assert_consistent,
     delete_queue,
@@ -27,6 +26,7 @@ from knight.engine import Engine
 from knight.model import Model
 from knight.search import SqliteSearchIndex, reindex
 from knight.stream import StreamProcessor
+from knight.workbench.outages import SwitchableIndex
 
 __all__ = ["processor"]
 
@@ -56,11 +56,11 @@ def test_a_new_chapter_is_found_by_a_word_of_its_content(
 
 
 def test_search_down_then_up_never_delays_xp(engine: Engine, model: Model, table: str, tmp_path: Path) -> None:
-    flaky = FlakyIndex(SqliteSearchIndex(tmp_path / "index"))
+    flaky = SwitchableIndex(SqliteSearchIndex(tmp_path / "index"))
     processor = make_processor(engine, model, table, tmp_path / "state", search_index=flaky)
     try:
         student = add_student(engine, model, table, firstName="Barbara", lastName="Liskov")
-        flaky.down = True
+        flaky.take_down()
         put_progress(engine, model, table, progress_ref(student), 12)
         chapter = add_chapter(engine, model, table, "Substitution principle")
 
@@ -69,14 +69,14 @@ def test_search_down_then_up_never_delays_xp(engine: Engine, model: Model, table
         assert handled["xp"] > 0 and handled["search"] == 0
         assert student_xp(engine, model, table, student) == 12  # xp did not wait for search
         assert processor.stats["search"].waiting
-        assert flaky.calls_while_down > 0
+        assert flaky.refused > 0
 
         remove(engine, table, chapter)  # changes go on while search is down
         put_progress(engine, model, table, progress_ref(student), 30)
         processor.poll_once()
         assert student_xp(engine, model, table, student) == 42
 
-        flaky.down = False
+        flaky.bring_back()
         items = assert_consistent(processor)  # the index catches up from its own checkpoint
         assert flaky.search("liskov")
         assert flaky.search("substitution") == []
@@ -87,9 +87,9 @@ def test_search_down_then_up_never_delays_xp(engine: Engine, model: Model, table
 
 
 def test_search_down_in_the_background_runner(engine: Engine, model: Model, table: str, tmp_path: Path) -> None:
-    flaky = FlakyIndex(SqliteSearchIndex(tmp_path / "index"))
+    flaky = SwitchableIndex(SqliteSearchIndex(tmp_path / "index"))
     processor = make_processor(engine, model, table, tmp_path / "state", search_index=flaky)
-    flaky.down = True
+    flaky.take_down()
     student = add_student(engine, model, table, firstName="Edsger")
     processor.start()
     try:
@@ -99,7 +99,7 @@ def test_search_down_in_the_background_runner(engine: Engine, model: Model, tabl
             time.sleep(0.02)
         assert student_xp(engine, model, table, student) == 5
         assert processor.stats["search"].waiting  # the search consumer waits, without a dead letter
-        flaky.down = False
+        flaky.bring_back()
         deadline = time.monotonic() + 10
         while not flaky.search("edsger") and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-
-import pytest
 
 from knight.access import Catalog
-from knight.data.seed import seed_table
 from knight.engine import Engine
 from knight.model import Model
-from knight.table import create_table, delete_table
 from knight.workbench import estimate_reads, item_size, read_units, without_filter, write_units
 
 
@@ -64,17 +59,6 @@ def test_without_filter_drops_placeholder_maps_left_empty() -> None:
         "ExpressionAttributeValues": {":e": {"S": "track"}},
     }
     assert without_filter(params) == {"TableName": "t"}
-
-
-@pytest.fixture(scope="module")
-def seeded(engine: Engine, model: Model) -> Iterator[str]:
-    name = f"knight-test-capacity-{uuid.uuid4().hex[:8]}"
-    create_table(engine, model, name)
-    try:
-        seed_table(engine, model, name, scale=1, show_progress=False)
-        yield name
-    finally:
-        delete_table(engine, name)
 
 
 def test_the_estimate_prices_every_item_the_key_condition_reads(engine: Engine, model: Model, seeded: str) -> None:
