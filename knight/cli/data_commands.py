@@ -7,26 +7,14 @@ from pathlib import Path
 import click
 
 from knight.cli.context import Context, pass_context
+from knight.cli.lifetime import seed_options
 from knight.data.purge import purge as purge_table
-from knight.data.seed import DEFAULT_RANDOM_SEED, seed_table
+from knight.data.seed import seed_table
 from knight.data.transfer import export_items, import_items
 
 
 @click.command("seed")
-@click.option(
-    "--scale",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Multiplies tracks and students, and with them everything else.",
-)
-@click.option(
-    "--random-seed",
-    type=int,
-    default=DEFAULT_RANDOM_SEED,
-    show_default=True,
-    help="The same seed and scale give the same items.",
-)
+@seed_options()
 @pass_context
 def seed(ctx: Context, scale: int, random_seed: int) -> None:
     """Write realistic sample data (BatchWriteItem, with a progress bar)."""

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
-from types import FrameType
 
 import click
 
 from knight.cli.context import Context, pass_context
+from knight.cli.lifetime import until_stopped
 from knight.errors import RefusedError
 from knight.graphql.settings import DEFAULT_HOST, DEFAULT_PORT, PRODUCTION_VARIABLE, GraphQLSettings
 from knight.search.config import open_search_index
@@ -70,25 +68,18 @@ def serve(
     index = open_search_index(ctx.table, session=engine.session)
     executor = Executor(engine, ctx.model, ctx.table, settings, search_index=index)
     server = GraphQLServer(executor, host=host, port=port, owns=(executor,))
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        url = server.start()
-        mode = "production mode" if settings.production else "local mode: introspection and cost report on"
-        click.echo(f"knight serves GraphQL for table {ctx.table} on {engine.describe()} ({mode}).")
-        click.echo(f"  POST or GET  {url}")
-        if settings.explorer:
-            click.echo(f"  in-browser IDE: open {url}")
-        click.echo("Press Ctrl-C to stop.")
-        sys.stdout.flush()  # a pipe must see the address now
-        stop.wait()
-        click.echo("stopping...")
-    finally:
-        server.stop()
-        index.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with until_stopped() as stop:
+        try:
+            url = server.start()
+            mode = "production mode" if settings.production else "local mode: introspection and cost report on"
+            click.echo(f"knight serves GraphQL for table {ctx.table} on {engine.describe()} ({mode}).")
+            click.echo(f"  POST or GET  {url}")
+            if settings.explorer:
+                click.echo(f"  in-browser IDE: open {url}")
+            click.echo("Press Ctrl-C to stop.")
+            sys.stdout.flush()  # a pipe must see the address now
+            stop.wait()
+            click.echo("stopping...")
+        finally:
+            server.stop()
+            index.close()

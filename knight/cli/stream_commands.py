@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from types import FrameType
 
 import click
 
 from knight.cli.context import Context, pass_context
+from knight.cli.lifetime import until_stopped
 from knight.search import SEARCHABLE, SearchSettings, open_search_index, reindex
 from knight.stream import (
     SEARCH_SETTINGS,
@@ -96,27 +94,20 @@ def stream(
         click.echo(f"done in {time.monotonic() - started:.1f} s: {_stats_line(processor)}")
         processor.close()
         return
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    processor.start()
-    click.echo("processing; press Ctrl-C to stop.")
-    last = ""
-    try:
-        while not stop.wait(_REPORT_EVERY):
-            line = _stats_line(processor)
-            if line != last:
-                click.echo(line)
-                last = line
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        click.echo("stopping...")
-        processor.close()
-        click.echo(_stats_line(processor))
+    with until_stopped() as stop:
+        processor.start()
+        click.echo("processing; press Ctrl-C to stop.")
+        last = ""
+        try:
+            while not stop.wait(_REPORT_EVERY):
+                line = _stats_line(processor)
+                if line != last:
+                    click.echo(line)
+                    last = line
+        finally:
+            click.echo("stopping...")
+            processor.close()
+            click.echo(_stats_line(processor))
 
 
 class _SearchGroup(click.Group):

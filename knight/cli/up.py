@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shlex
-import signal
 import sys
-import threading
-from types import FrameType
 
 import click
 
 from knight.cli.context import Context, pass_context
-from knight.data.seed import DEFAULT_RANDOM_SEED, seed_table
+from knight.cli.lifetime import seed_options, until_stopped
+from knight.data.seed import seed_table
 from knight.engine import DEFAULT_PORT
 from knight.graphql import DEFAULT_PORT as GRAPHQL_PORT
 from knight.graphql import GraphQLServer, serve
@@ -27,20 +25,7 @@ from knight.table import create_table, is_empty
     show_default=True,
     help="Port of the embedded engine; another free port is used when it is taken (0: any).",
 )
-@click.option(
-    "--scale",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Seed scale, used when the table is empty.",
-)
-@click.option(
-    "--random-seed",
-    type=int,
-    default=DEFAULT_RANDOM_SEED,
-    show_default=True,
-    help="Seed random seed, used when the table is empty.",
-)
+@seed_options(" (used when the table is empty)")
 @click.option("--no-seed", is_flag=True, help="Leave an empty table empty.")
 @click.option(
     "--graphql-port",
@@ -67,55 +52,45 @@ def up(
     table if missing, seed it when empty, process its stream (xp and search) and
     serve its GraphQL API, until Ctrl-C."""
     ctx.port = port
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     processor: StreamProcessor | None = None
     server: GraphQLServer | None = None
-    try:
-        engine = ctx.engine(announce=False)
-        info, created = create_table(engine, ctx.model, ctx.table)
-        seeded = ""
-        if not no_seed and is_empty(engine, ctx.table):
-            data = seed_table(engine, ctx.model, ctx.table, scale=scale, random_seed=random_seed)
-            seeded = f", seeded with {data.written} items (scale {scale}, random seed {random_seed})"
-        if not no_stream:
-            # From the stream's start: the seed's progress becomes the students' xp.
-            settings = StreamSettings(search_enabled=not no_search)
-            processor = build_stream_processor(engine, ctx.model, ctx.table, settings=settings)
-            processor.start()
-        index = processor.search_index if processor is not None else None
-        server = serve(engine, ctx.model, ctx.table, port=graphql_port, any_port_if_taken=True, search_index=index)
-        state = "created" if created else "found"
-        env = engine.environment()
-        url = engine.dynamodb_url
-        click.echo("knight is up.")
-        click.echo(f"  engine   {engine.describe()}")
-        click.echo(f"  table    {ctx.table} {state}, stream {info.stream_view_type}{seeded}")
-        if processor is not None:
-            click.echo(
-                "  stream   processing: xp"
-                + ("" if no_search else " and search")
-                + f" ({processor.dead_letters.name} for failures)"
+    with until_stopped() as stop:
+        try:
+            engine = ctx.engine(announce=False)
+            info, created = create_table(engine, ctx.model, ctx.table)
+            seeded = ""
+            if not no_seed and is_empty(engine, ctx.table):
+                data = seed_table(engine, ctx.model, ctx.table, scale=scale, random_seed=random_seed)
+                seeded = f", seeded with {data.written} items (scale {scale}, random seed {random_seed})"
+            if not no_stream:
+                # From the stream's start: the seed's progress becomes the students' xp.
+                settings = StreamSettings(search_enabled=not no_search)
+                processor = build_stream_processor(engine, ctx.model, ctx.table, settings=settings)
+                processor.start()
+            index = processor.search_index if processor is not None else None
+            server = serve(
+                engine, ctx.model, ctx.table, port=graphql_port, any_port_if_taken=True, search_index=index
             )
-            if processor.search_index is not None:
-                click.echo(f"  search   {processor.search_index.describe()}")
-        click.echo(f"  graphql  {server.url} (POST, or open it in a browser for the IDE)")
-        click.echo("Use it from another shell, a notebook or the aws CLI:")
-        click.echo("  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
-        if engine.kind != "aws":
-            click.echo(f"  aws --endpoint-url {url} dynamodb scan --table-name {ctx.table}")
-        click.echo("Press Ctrl-C to stop.")
-        sys.stdout.flush()  # a pipe (a test, a supervisor) must see the banner now
-        stop.wait()
-        click.echo("stopping...")
-    finally:
-        if server is not None:
-            server.stop()
-        if processor is not None:
-            processor.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            state = "created" if created else "found"
+            click.echo("knight is up.")
+            click.echo(f"  engine   {engine.describe()}")
+            click.echo(f"  table    {ctx.table} {state}, stream {info.stream_view_type}{seeded}")
+            if processor is not None:
+                what = "xp" if no_search else "xp and search"
+                click.echo(f"  stream   processing: {what} ({processor.dead_letters.name} for failures)")
+                if processor.search_index is not None:
+                    click.echo(f"  search   {processor.search_index.describe()}")
+            click.echo(f"  graphql  {server.url} (POST, or open it in a browser for the IDE)")
+            click.echo("Use it from another shell, a notebook or the aws CLI:")
+            click.echo("  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in engine.environment().items()))
+            if engine.kind != "aws":
+                click.echo(f"  aws --endpoint-url {engine.dynamodb_url} dynamodb scan --table-name {ctx.table}")
+            click.echo("Press Ctrl-C to stop.")
+            sys.stdout.flush()  # a pipe (a test, a supervisor) must see the banner now
+            stop.wait()
+            click.echo("stopping...")
+        finally:
+            if server is not None:
+                server.stop()
+            if processor is not None:
+                processor.close()
