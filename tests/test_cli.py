@@ -66,10 +66,11 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], code: str) -
 
 def test_help_explains_every_command_and_flag() -> None:
     top = run("--help").stdout
-    for command in ("up", "table", "seed", "purge", "export", "import", "model"):
+    commands = ("up", "table", "seed", "purge", "export", "import", "model", "access-patterns", "query")
+    for command in (*commands, "serve", "stream", "search", "dlq", "lab"):
         assert re.search(rf"^\s+{command}\s", top, re.MULTILINE), command
     up = run("up", "--help").stdout
-    for flag in ("--port", "--scale", "--random-seed", "--no-seed"):
+    for flag in ("--port", "--scale", "--random-seed", "--no-seed", "--graphql-port", "--no-stream", "--no-search"):
         assert flag in up
     assert "--aws" in top and "KNIGHT_AWS" in top
 
