@@ -38,6 +38,13 @@ DEFAULT_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 SERVICES = ("dynamodb", "dynamodbstreams", "sqs")
 
+_ENDPOINT_VARIABLES = {
+    "dynamodb": "AWS_ENDPOINT_URL_DYNAMODB",
+    "dynamodbstreams": "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+    "sqs": "AWS_ENDPOINT_URL_SQS",
+}
+"""boto3's variable for each service's own endpoint."""
+
 EngineKind = Literal["embedded", "endpoint", "aws"]
 
 _AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
@@ -90,9 +97,11 @@ class EmbeddedServer:
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        from knight.atomic import SerializedDynamoDB
+        from knight.embedded import install
+        from knight.embedded.serialized import SerializedDynamoDB
 
-        # Conditions and transactions mean nothing unless each request is atomic, as in DynamoDB.
+        # moto, made to behave like DynamoDB where knight depends on it (see knight.embedded).
+        install()
         app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
 
         def bind(port: int) -> Any:
@@ -108,9 +117,7 @@ class EmbeddedServer:
                 raise OSError("no free port for the embedded engine") from None
             self._server = bind(0)
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="knight-embedded-engine", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="knight-embedded-engine", daemon=True)
         self._thread.start()
         return self.url
 
@@ -239,7 +246,11 @@ class Engine:
         """Variables that point another process (a notebook, the aws CLI) at this engine."""
         if self.kind == "aws":
             return {"AWS_DEFAULT_REGION": self.region, AWS_OPT_IN_VARIABLE: "1"}
-        env = {"AWS_ENDPOINT_URL": self.dynamodb_url, "AWS_DEFAULT_REGION": self.region}
+        env = {"AWS_DEFAULT_REGION": self.region}
+        if len({self.urls.get(service) for service in SERVICES}) == 1:
+            env["AWS_ENDPOINT_URL"] = self.dynamodb_url
+        else:  # DynamoDB Local with SQS elsewhere, for example
+            env.update({_ENDPOINT_VARIABLES[service]: url for service, url in self.urls.items()})
         if self.kind == "embedded":
             env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
         return env

@@ -8,8 +8,9 @@ tables are never touched.
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pytest
 
@@ -31,6 +32,22 @@ def engine() -> Iterator[Engine]:
         if live.is_aws:
             pytest.exit("refusing to run the test suite against real AWS", returncode=2)
         yield live
+
+
+def engine_at(variables: Mapping[str, str]) -> Engine:
+    """An Engine resolved as boto3 would resolve it in an environment with these variables set."""
+    # Endpoints set here and not among the variables would win over them (the DynamoDB Local lane's).
+    names = {name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")} | set(variables)
+    saved = {name: os.environ.pop(name, None) for name in names}
+    os.environ.update(variables)
+    try:
+        return Engine.from_environment()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def new_table_name(prefix: str = "knight-test") -> str:
@@ -60,7 +77,16 @@ def seeded(engine: Engine, model: Model) -> Iterator[str]:
         delete_table(engine, name)
 
 
+def endpoint_configured() -> bool:
+    """Whether the suite runs on an endpoint (DynamoDB Local, LocalStack) instead of the embedded engine."""
+    return any(name.startswith("AWS_ENDPOINT_URL") and value for name, value in os.environ.items())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    on_endpoint = endpoint_configured()
     for item in items:
         if "engine" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.connected)
+        marker = item.get_closest_marker("embedded_only")
+        if marker is not None and on_endpoint:
+            item.add_marker(pytest.mark.skip(reason="embedded engine only: " + str(marker.args[0])))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -85,11 +86,13 @@ def test_modify_with_identical_images_changes_nothing(
     assert_consistent(processor)
     before = get_item(engine, table, model.entity("student").key({"id": student}))
 
-    put_progress(engine, model, table, ref, 40)  # the same item again: a MODIFY with equal images
+    put_progress(engine, model, table, ref, 40)  # the same item again: DynamoDB writes no record
     records = stream_records(engine, processor.runner.stream_arn)
-    identical = [r for r in records if r.event_name == "MODIFY" and r.new_image == r.old_image]
-    assert identical
-    assert processor.xp(identical).outcomes["unchanged"] == len(identical)
+    assert not [r for r in records if r.event_name == "MODIFY" and r.new_image == r.old_image]
+    # A hand-made event (a replay, a test event in the Lambda console) can still carry one.
+    written = next(r for r in reversed(records) if r.keys == progress_key(model, ref))
+    identical = dataclasses.replace(written, event_name="MODIFY", old_image_json=written.new_image_json)
+    assert processor.xp([identical]).outcomes["unchanged"] == 1
 
     assert_consistent(processor)
     assert get_item(engine, table, model.entity("student").key({"id": student})) == before
@@ -150,9 +153,7 @@ def test_a_poison_record_is_bisected_out_to_the_dead_letter_queue(
     assert processor.stats["xp"].dead_lettered == 1
 
 
-def test_every_record_of_a_batch_failing(
-    engine: Engine, model: Model, table: str, processor: StreamProcessor
-) -> None:
+def test_every_record_of_a_batch_failing(engine: Engine, model: Model, table: str, processor: StreamProcessor) -> None:
     ghosts = [new_id() for _ in range(4)]
     for ghost in ghosts:
         put_progress(engine, model, table, progress_ref(ghost), 5)

@@ -1,0 +1,209 @@
+"""DynamoDB Streams as DynamoDB keeps them: no record for a write that changes nothing, records
+trimmed after the retention period, iterators that expire.
+
+moto (measured on 5.2) writes a MODIFY record for a write that changes nothing, two
+INSERT records for an UpdateItem that creates its item, keeps every record forever
+and every shard iterator it ever issued (one per GetRecords, each holding 630
+random characters), so a long-running `knight up` grows without bound. This layer:
+
+- drops a record whose old and new images are equal, as DynamoDB does;
+- lets a writer hold records back (``held``) and publish them once its write is whole,
+  so a reader never sees a record of a write that is later undone;
+- trims records older than ``SETTINGS.retention`` (24 hours, as DynamoDB), keeping
+  sequence numbers stable; an iterator into trimmed records answers
+  TrimmedDataAccessException, as DynamoDB's does;
+- expires iterators after 15 minutes (ExpiredIteratorException) and keeps at most
+  ``SETTINGS.max_iterators``, oldest out first.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import StreamRecord, StreamShard
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
+
+ITERATOR_LIFETIME = 15 * 60.0
+"""Seconds a shard iterator stays valid in DynamoDB Streams."""
+
+RETENTION = 24 * 3600.0
+"""Seconds DynamoDB Streams keeps a record."""
+
+
+@dataclass
+class StreamSettings:
+    """How long records and iterators live. moto's state is per process, and so are these."""
+
+    retention: float = RETENTION
+    iterator_lifetime: float = ITERATOR_LIFETIME
+    max_iterators: int = 10_000
+    clock: Callable[[], float] = field(default=time.time)
+
+
+SETTINGS = StreamSettings()
+
+
+class ExpiredIterator(JsonRESTError):
+    def __init__(self) -> None:
+        super().__init__(
+            "ExpiredIteratorException", "the shard iterator has expired (iterators live 15 minutes); get a new one"
+        )
+
+
+class TrimmedDataAccess(JsonRESTError):
+    def __init__(self) -> None:
+        super().__init__(
+            "TrimmedDataAccessException",
+            "the requested records are beyond the trim horizon (older than the stream's retention period)",
+        )
+
+
+def _trimmed(shard: StreamShard) -> int:
+    """How many records were trimmed from the front of the shard."""
+    return int(getattr(shard, "_knight_trimmed", 0))
+
+
+def horizon(shard: StreamShard) -> int:
+    """The sequence number of the oldest record the shard still has (or of its next record)."""
+    return int(shard.starting_sequence_number) + _trimmed(shard)
+
+
+def end(shard: StreamShard) -> int:
+    """The sequence number the shard's next record gets."""
+    return horizon(shard) + len(shard.items)
+
+
+def trim(shard: StreamShard) -> None:
+    """Drop the records older than the retention period."""
+    cutoff = SETTINGS.clock() - SETTINGS.retention
+    count = 0
+    for record in shard.items:
+        if getattr(record, "_knight_created", cutoff) >= cutoff:
+            break
+        count += 1
+    if count:
+        del shard.items[:count]
+        shard._knight_trimmed = _trimmed(shard) + count  # type: ignore[attr-defined]
+
+
+def _images_equal(old: Item | None, new: Item | None) -> bool:
+    if old is None or new is None:
+        return False
+    return bool(old.to_json()["Attributes"] == new.to_json()["Attributes"])
+
+
+def add(shard: StreamShard, old: Item | None, new: Item | None) -> None:
+    """Write one record for a change of one item (nothing when nothing changed)."""
+    if (old is None and new is None) or _images_equal(old, new):
+        return
+    held: list[tuple[Item | None, Item | None]] | None = getattr(shard, "_knight_held", None)
+    if held is not None:
+        held.append((old, new))
+        return
+    trim(shard)
+    event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+    view = shard.table.stream_specification["StreamViewType"]  # type: ignore[index]
+    record = StreamRecord(shard.table, view, event, old, new, end(shard))
+    record._knight_created = SETTINGS.clock()  # type: ignore[attr-defined]
+    shard.items.append(record)
+
+
+@contextmanager
+def held(shard: StreamShard | None) -> Iterator[list[tuple[Item | None, Item | None]]]:
+    """Collect the records written inside the block instead of publishing them.
+
+    The caller decides what to publish (with ``add``) once its write is whole.
+    Holds nest: records added after the inner block ends go to the outer one.
+    """
+    if shard is None:
+        yield []
+        return
+    outer = getattr(shard, "_knight_held", None)
+    collected: list[tuple[Item | None, Item | None]] = []
+    shard._knight_held = collected  # type: ignore[attr-defined]
+    try:
+        yield collected
+    finally:
+        shard._knight_held = outer  # type: ignore[attr-defined]
+
+
+def get(shard: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+    index = start - horizon(shard)
+    if index < 0:
+        raise TrimmedDataAccess()
+    return [record.to_json() for record in shard.items[index : index + quantity]]
+
+
+def _prune(backend: DynamoDBStreamsBackend) -> None:
+    """Forget expired iterators, and the oldest ones beyond the cap (insertion order is age order)."""
+    iterators = backend.shard_iterators
+    oldest = SETTINGS.clock() - SETTINGS.iterator_lifetime
+    while iterators:
+        arn = next(iter(iterators))
+        if len(iterators) <= SETTINGS.max_iterators and getattr(iterators[arn], "_knight_created", 0) >= oldest:
+            break
+        del iterators[arn]
+
+
+def install() -> None:
+    """Replace moto's record writing and reading, and bound its iterators."""
+    original_iterator_init = ShardIterator.__init__
+    original_get_shard_iterator = DynamoDBStreamsBackend.get_shard_iterator
+
+    def iterator_init(
+        self: ShardIterator,
+        streams_backend: DynamoDBStreamsBackend,
+        stream_shard: StreamShard,
+        shard_iterator_type: str,
+        sequence_number: int | None = None,
+    ) -> None:
+        original_iterator_init(self, streams_backend, stream_shard, shard_iterator_type, sequence_number)
+        self.id = base64.b64encode(os.urandom(24)).decode()
+        self._knight_created = SETTINGS.clock()  # type: ignore[attr-defined]
+        trim(stream_shard)
+        if shard_iterator_type == "TRIM_HORIZON":
+            self.sequence_number = horizon(stream_shard)
+        elif shard_iterator_type == "LATEST":
+            self.sequence_number = end(stream_shard)
+
+    def get_shard_iterator(
+        self: DynamoDBStreamsBackend,
+        arn: str,
+        shard_id: str,
+        shard_iterator_type: str,
+        sequence_number: str | None = None,
+    ) -> ShardIterator:
+        _prune(self)
+        iterator = original_get_shard_iterator(self, arn, shard_id, shard_iterator_type, sequence_number)
+        if iterator.sequence_number < horizon(iterator.stream_shard):
+            del self.shard_iterators[iterator.arn]
+            raise TrimmedDataAccess()
+        return iterator
+
+    def get_records(self: DynamoDBStreamsBackend, iterator_arn: str, limit: int) -> dict[str, Any]:
+        _prune(self)
+        iterator = self.shard_iterators.get(iterator_arn)
+        if iterator is None:
+            raise ExpiredIterator()
+        trim(iterator.stream_shard)
+        return iterator.get(limit)
+
+    def shard_add(self: StreamShard, old: Item | None, new: Item | None) -> None:
+        add(self, old, new)
+
+    def shard_get(self: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+        return get(self, start, quantity)
+
+    ShardIterator.__init__ = iterator_init  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
+    StreamShard.add = shard_add  # type: ignore[method-assign]
+    StreamShard.get = shard_get  # type: ignore[method-assign]

@@ -1,0 +1,433 @@
+"""The embedded engine behaves like DynamoDB where knight depends on it (knight.embedded).
+
+Each difference is shown twice: on moto's own server (a separate process with
+moto as installed, untouched), where the test asserts moto's behaviour, so the
+test fails, and says the layer can shrink, the day moto changes; and on the
+engine of the test session (knight's embedded engine, or DynamoDB Local in its
+lane), where the test asserts what DynamoDB does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from conftest import engine_at, new_table_name
+
+from knight.engine import Engine, _port_is_free
+from knight.model import Model
+from knight.table import create_table, delete_table
+
+SAME_AS_MOTO = "compares the layer's answers with moto's own, which differ from DynamoDB's in details (sets, paging)"
+INSIDE = "inspects the embedded engine's own state (moto's tables and iterators) or moves its clock"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def plain_moto() -> Iterator[Engine]:
+    """moto's own server, as installed, in a process of its own: the behaviour the layer fixes."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while _port_is_free("127.0.0.1", port):
+            assert server.poll() is None, "moto's server exited"
+            assert time.monotonic() < deadline, "moto's server did not start"
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        engine = engine_at({"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
+        with engine:
+            yield engine
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.fixture(params=["moto", "knight"])
+def side(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+class Table:
+    """A fresh table on one engine, with a reader of its stream."""
+
+    def __init__(self, engine: Engine, model: Model) -> None:
+        self.engine = engine
+        self.name = new_table_name("knight-engine")
+        create_table(engine, model, self.name)
+        self.db = engine.dynamodb()
+        self.streams = engine.streams()
+        self.arn = self.db.describe_table(TableName=self.name)["Table"]["LatestStreamArn"]
+        self.shard = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self.iterator = self.new_iterator("TRIM_HORIZON")
+
+    def new_iterator(self, kind: str, sequence: str | None = None) -> str:
+        extra = {"SequenceNumber": sequence} if sequence else {}
+        answer = self.streams.get_shard_iterator(
+            StreamArn=self.arn,
+            ShardId=self.shard,
+            ShardIteratorType=kind,
+            **extra,  # type: ignore[arg-type]
+        )
+        return str(answer["ShardIterator"])
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every record the held iterator gives now (moving it on), as (event, pk) pairs."""
+        records: list[dict[str, Any]] = []
+        for _ in range(5):  # an open shard may answer empty pages before its records
+            answer = self.streams.get_records(ShardIterator=self.iterator)
+            self.iterator = answer["NextShardIterator"]
+            records += answer["Records"]
+            if answer["Records"]:
+                break
+        return records
+
+    def events(self) -> list[tuple[str, str]]:
+        return [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in self.read()]
+
+    def put(self, pk: str, condition: str | None = "attribute_not_exists(pk)", **attrs: str) -> dict[str, Any]:
+        item = {"pk": {"S": pk}, "sk": {"S": pk}, "gsi1_pk": {"S": "all"}, "gsi1_sk": {"S": pk}}
+        item.update({name: {"S": value} for name, value in attrs.items()})
+        put: dict[str, Any] = {"TableName": self.name, "Item": item}
+        if condition:
+            put["ConditionExpression"] = condition
+        return {"Put": put}
+
+    def key(self, pk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": pk}}
+
+    def close(self) -> None:
+        delete_table(self.engine, self.name)
+
+
+@pytest.fixture
+def on(side: str, plain_moto: Engine, engine: Engine, model: Model) -> Iterator[Table]:
+    made = Table(plain_moto if side == "moto" else engine, model)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def knight_table(engine: Engine, model: Model) -> Iterator[Table]:
+    made = Table(engine, model)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def cancelled(send: Callable[[], Any]) -> str:
+    with pytest.raises(ClientError) as caught:
+        send()
+    return str(caught.value.response["Error"]["Code"])
+
+
+def test_an_iterator_taken_before_a_cancelled_transaction_still_reads(on: Table, side: str) -> None:
+    on.db.transact_write_items(TransactItems=[on.put("a")])
+    assert on.events() == [("INSERT", "a")]
+    # "b" is new, "a" exists: the transaction is cancelled and must change nothing.
+    code = cancelled(lambda: on.db.transact_write_items(TransactItems=[on.put("b"), on.put("a")]))
+    assert code == "TransactionCanceledException"
+    on.db.transact_write_items(TransactItems=[on.put("c")])
+    assert "Item" not in on.db.get_item(TableName=on.name, Key=on.key("b"))
+    fresh = Table.__new__(Table)
+    fresh.__dict__.update(on.__dict__, iterator=on.new_iterator("TRIM_HORIZON"))
+    assert fresh.events() == [("INSERT", "a"), ("INSERT", "c")], "a new iterator sees every record"
+    if side == "moto":
+        # moto: the old iterator reads the stream the cancellation discarded: a record of the
+        # cancelled write, then nothing, ever.
+        assert on.events() == [("INSERT", "b")]
+        on.db.transact_write_items(TransactItems=[on.put("d")])
+        assert on.events() == []
+    else:
+        assert on.events() == [("INSERT", "c")]
+
+
+def test_a_write_that_changes_nothing_writes_no_record(on: Table, side: str) -> None:
+    on.db.put_item(**on.put("a", condition=None, name="x")["Put"])
+    on.db.put_item(**on.put("a", condition=None, name="x")["Put"])  # the same item again
+    on.db.update_item(
+        TableName=on.name, Key=on.key("a"), UpdateExpression="SET #n = :n",
+        ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":n": {"S": "x"}},
+    )  # fmt: skip
+    on.db.put_item(**on.put("a", condition=None, name="y")["Put"])
+    events = on.events()
+    if side == "moto":
+        assert events == [("INSERT", "a"), ("MODIFY", "a"), ("MODIFY", "a"), ("MODIFY", "a")]
+    else:
+        assert events == [("INSERT", "a"), ("MODIFY", "a")]
+
+
+def test_an_update_that_creates_its_item_writes_one_record(on: Table, side: str) -> None:
+    on.db.update_item(
+        TableName=on.name, Key=on.key("n"), UpdateExpression="SET xp = :x", ExpressionAttributeValues={":x": {"N": "1"}}
+    )
+    records = on.read()
+    images = [r["dynamodb"].get("NewImage", {}) for r in records]
+    if side == "moto":
+        assert [r["eventName"] for r in records] == ["INSERT", "INSERT"]
+    else:
+        assert [r["eventName"] for r in records] == ["INSERT"]
+        assert images[0]["xp"] == {"N": "1"}
+
+
+def test_a_transaction_failing_at_a_later_item_leaves_nothing_behind(knight_table: Table) -> None:
+    on = knight_table
+    on.db.put_item(**on.put("s", condition=None, name="text")["Put"])
+    on.read()
+    add_to_a_string = {
+        "Update": {
+            "TableName": on.name, "Key": on.key("s"), "UpdateExpression": "ADD #n :one",
+            "ExpressionAttributeNames": {"#n": "name"}, "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }  # fmt: skip
+    with pytest.raises(ClientError):
+        on.db.transact_write_items(TransactItems=[on.put("t"), add_to_a_string])
+    assert "Item" not in on.db.get_item(TableName=on.name, Key=on.key("t"))
+    assert on.db.get_item(TableName=on.name, Key=on.key("s"))["Item"]["name"] == {"S": "text"}
+    on.db.put_item(**on.put("u")["Put"])
+    assert on.events() == [("INSERT", "u")], "no record of the undone write"
+
+
+def test_a_retried_transaction_with_its_token_is_applied_once(on: Table, side: str) -> None:
+    token = uuid.uuid4().hex  # DynamoDB remembers a token for 10 minutes, across tables
+    send = lambda items: on.db.transact_write_items(TransactItems=items, ClientRequestToken=token)  # noqa: E731
+    send([on.put("a")])
+    if side == "moto":
+        # moto ignores the token: the SDK's retry of a committed transaction fails its own condition.
+        assert cancelled(lambda: send([on.put("a")])) == "TransactionCanceledException"
+        return
+    send([on.put("a")])  # the same request again: success, nothing written twice
+    assert on.events() == [("INSERT", "a")]
+    assert cancelled(lambda: send([on.put("b")])) == "IdempotentParameterMismatchException"
+
+
+@pytest.mark.embedded_only(SAME_AS_MOTO)
+def test_queries_on_the_table_and_its_indexes_answer_as_moto_does(
+    plain_moto: Engine, engine: Engine, model: Model
+) -> None:
+    """The partition maps change what moto reads, never what it answers."""
+    tables = [Table(plain_moto, model), Table(engine, model)]
+    try:
+        for table in tables:
+            for n in range(30):
+                group = f"g{n % 3}"
+                item = {
+                    "pk": {"S": group},
+                    "sk": {"S": f"v{n}"},
+                    "gsi1_pk": {"S": f"i{n % 4}"},
+                    "gsi1_sk": {"S": f"{n:03}"},
+                }
+                if n % 5 == 0:
+                    del item["gsi1_sk"]  # not in gsi1
+                table.db.put_item(TableName=table.name, Item=item)
+            table.db.delete_item(TableName=table.name, Key={"pk": {"S": "g1"}, "sk": {"S": "v4"}})
+            table.db.update_item(
+                TableName=table.name, Key={"pk": {"S": "g2"}, "sk": {"S": "v5"}},
+                UpdateExpression="SET gsi1_pk = :p, gsi1_sk = :s",
+                ExpressionAttributeValues={":p": {"S": "i9"}, ":s": {"S": "x"}},
+            )  # fmt: skip
+        requests: list[dict[str, Any]] = [
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "g1"}}},
+            {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+             "ExpressionAttributeValues": {":p": {"S": "g0"}, ":s": {"S": "v1"}}, "ScanIndexForward": False},
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "none"}}},
+            {"IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p",
+             "ExpressionAttributeValues": {":p": {"S": "i1"}}},
+            {"IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p AND gsi1_sk > :s",
+             "ExpressionAttributeValues": {":p": {"S": "i2"}, ":s": {"S": "010"}}, "Limit": 2},
+            {"IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p",
+             "ExpressionAttributeValues": {":p": {"S": "i9"}}},
+            {"IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p", "FilterExpression": "sk <> :s",
+             "ExpressionAttributeValues": {":p": {"S": "i3"}, ":s": {"S": "v7"}}},
+        ]  # fmt: skip
+        for request in requests:
+            answers = []
+            for table in tables:
+                pages, start = [], None
+                while True:
+                    extra = {"ExclusiveStartKey": start} if start else {}
+                    page = table.db.query(TableName=table.name, **request, **extra)
+                    pages.append((page["Items"], page["Count"], page["ScannedCount"]))
+                    start = page.get("LastEvaluatedKey")
+                    if not start:
+                        break
+                answers.append(json.dumps(pages, sort_keys=True))
+            assert answers[0] == answers[1], request
+    finally:
+        for table in tables:
+            table.close()
+
+
+# -- what only the embedded engine's own state shows ---------------------------------------
+
+
+def _moto_table(name: str) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends["123456789012"]["us-east-1"].get_table(name)
+
+
+@pytest.mark.embedded_only(INSIDE)
+def test_a_transaction_copies_no_table_and_queries_read_one_partition(
+    knight_table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models.table import Table as MotoTable
+
+    for n in range(200):
+        knight_table.db.put_item(**knight_table.put(f"p{n}")["Put"])
+    index_query = {
+        "TableName": knight_table.name, "IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "all"}},
+    }  # fmt: skip
+    assert knight_table.db.query(**index_query)["Count"] == 200  # the index maps are built once, here
+
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("the whole table was copied or walked")
+
+    monkeypatch.setattr(MotoTable, "__deepcopy__", refuse, raising=False)
+    monkeypatch.setattr(MotoTable, "all_items", refuse)
+    knight_table.db.transact_write_items(TransactItems=[knight_table.put("new")])
+    code = cancelled(lambda: knight_table.db.transact_write_items(TransactItems=[knight_table.put("p1")]))
+    assert code == "TransactionCanceledException"
+    one = knight_table.db.query(
+        TableName=knight_table.name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p7"}}
+    )
+    assert one["Count"] == 1
+    assert knight_table.db.query(**index_query)["Count"] == 201
+
+
+@pytest.mark.embedded_only(INSIDE)
+def test_partiql_writes_are_seen_by_index_queries(knight_table: Table) -> None:
+    """A path the partition maps do not follow drops them; the next Query rebuilds them."""
+    knight_table.db.put_item(**knight_table.put("a")["Put"])
+    query = {
+        "TableName": knight_table.name, "IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "all"}},
+    }  # fmt: skip
+    assert knight_table.db.query(**query)["Count"] == 1
+    knight_table.db.execute_statement(
+        Statement=f'INSERT INTO "{knight_table.name}" '
+        "VALUE {'pk': 'b', 'sk': 'b', 'gsi1_pk': 'all', 'gsi1_sk': 'b'}"
+    )
+    assert knight_table.db.query(**query)["Count"] == 2
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    from knight.embedded import streams
+
+    now = [time.time()]
+    monkeypatch.setattr(streams.SETTINGS, "clock", lambda: now[0])
+    return now
+
+
+@pytest.mark.embedded_only(INSIDE)
+def test_iterators_expire_after_15_minutes(knight_table: Table, clock: list[float]) -> None:
+    knight_table.db.put_item(**knight_table.put("a")["Put"])
+    clock[0] += 14 * 60
+    assert knight_table.events() == [("INSERT", "a")]
+    clock[0] += 16 * 60
+    code = cancelled(lambda: knight_table.streams.get_records(ShardIterator=knight_table.iterator))
+    assert code == "ExpiredIteratorException"
+
+
+@pytest.mark.embedded_only(INSIDE)
+def test_iterators_are_bounded(knight_table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from knight.embedded import streams
+
+    monkeypatch.setattr(streams.SETTINGS, "max_iterators", 50)
+    for _ in range(200):
+        knight_table.read()
+    assert len(dynamodbstreams_backends["123456789012"]["us-east-1"].shard_iterators) <= 51
+
+
+@pytest.mark.embedded_only(INSIDE)
+def test_records_are_trimmed_after_the_retention_period(knight_table: Table, clock: list[float]) -> None:
+    for n in range(3):
+        knight_table.db.put_item(**knight_table.put(f"old{n}")["Put"])
+    first = knight_table.read()[0]["dynamodb"]["SequenceNumber"]
+    clock[0] += 25 * 3600
+    knight_table.db.put_item(**knight_table.put("new")["Put"])
+    shard = _moto_table(knight_table.name).stream_shard
+    assert len(shard.items) == 1, "the three old records are gone from memory"
+    knight_table.iterator = knight_table.new_iterator("TRIM_HORIZON")
+    records = knight_table.read()
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["new"]
+    assert int(records[0]["dynamodb"]["SequenceNumber"]) == int(first) + 3, "sequence numbers stay stable"
+    code = cancelled(lambda: knight_table.new_iterator("AT_SEQUENCE_NUMBER", first))
+    assert code == "TrimmedDataAccessException"
+
+
+def test_a_failed_update_changes_nothing(knight_table: Table) -> None:
+    knight_table.db.put_item(**knight_table.put("big", condition=None, name="x")["Put"])
+    knight_table.read()
+    huge = "y" * 300_000
+    with pytest.raises(ClientError) as caught:
+        knight_table.db.update_item(
+            TableName=knight_table.name, Key=knight_table.key("big"), UpdateExpression="SET a = :v, b = :v",
+            ExpressionAttributeValues={":v": {"S": huge}},
+        )  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    item = knight_table.db.get_item(TableName=knight_table.name, Key=knight_table.key("big"))["Item"]
+    assert set(item) == {"pk", "sk", "gsi1_pk", "gsi1_sk", "name"}
+    assert knight_table.read() == []
+
+
+@pytest.mark.embedded_only(SAME_AS_MOTO)
+def test_read_answers_carry_every_attribute_type_as_moto_writes_them(
+    plain_moto: Engine, engine: Engine, model: Model
+) -> None:
+    """responses.py writes read answers with json.dumps: botocore must read the same values from both."""
+    item = {
+        "pk": {"S": "p"}, "sk": {"S": "s"}, "gsi1_pk": {"S": "g"}, "gsi1_sk": {"S": "1"},
+        "n": {"N": "12.50"}, "b": {"B": b"\x00\xffbytes"}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]},
+        "bs": {"BS": [b"\x01", b"\x02"]}, "nul": {"NULL": True}, "yes": {"BOOL": False},
+        "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "3"}, {"B": b"\x03"}, {"M": {"deep": {"BOOL": True}}}]}}},
+        "text": {"S": "héllo \u2603 \U0001f600"},
+    }  # fmt: skip
+    key = {"pk": item["pk"], "sk": item["sk"]}
+    answers = []
+    for on in (plain_moto, engine):
+        table = Table(on, model)
+        try:
+            table.db.put_item(TableName=table.name, Item=item)
+            got = [
+                table.db.get_item(TableName=table.name, Key=key)["Item"],
+                table.db.query(
+                    TableName=table.name, IndexName="gsi1", KeyConditionExpression="gsi1_pk = :g",
+                    ExpressionAttributeValues={":g": {"S": "g"}},
+                )["Items"],
+                table.db.scan(TableName=table.name)["Items"],
+                table.db.batch_get_item(RequestItems={table.name: {"Keys": [key]}})["Responses"][table.name],
+                table.db.transact_get_items(TransactItems=[{"Get": {"TableName": table.name, "Key": key}}])[
+                    "Responses"
+                ],
+            ]  # fmt: skip
+            answers.append(got)
+        finally:
+            table.close()
+    assert answers[0] == answers[1]
+    assert answers[1][0] == item
