@@ -121,8 +121,10 @@ def baseline(engine: Engine, model: Model, scale: int) -> None:
                     for start in range(0, len(records), 100):
                         handler(records[start : start + 100])
             seconds = time.perf_counter() - started
-            print(f"baseline {name:8} handler: {2 * len(records)} records (each delivered twice) in {seconds:.2f} s, "
-                  f"{2 * len(records) / seconds:.0f} records/s; xp off by {xp_error(engine, table)} in total")
+            print(
+                f"baseline {name:8} handler: {2 * len(records)} records (each delivered twice) in {seconds:.2f} s, "
+                f"{2 * len(records) / seconds:.0f} records/s; xp off by {xp_error(engine, table)} in total"
+            )
         finally:
             delete_table(engine, table)
 
@@ -166,8 +168,10 @@ def main() -> None:
             processor.start()
             seconds = catch_up_time(processor, started)
             records = processor.stats["xp"].records
-            print(f"catch-up: {data.written} seeded items -> {records} stream records per consumer in {seconds:.2f} s: "
-                  f"{records / seconds:.0f} records/s per consumer (xp and search run side by side)")
+            print(
+                f"catch-up: {data.written} seeded items -> {records} stream records per consumer in {seconds:.2f} s: "
+                f"{records / seconds:.0f} records/s per consumer (xp and search run side by side)"
+            )
 
             lags = []
             rng = random.Random(1)
@@ -179,8 +183,10 @@ def main() -> None:
                 lags.append(wait_until(lambda s=student, want=before + xp: student_xp(engine, model, table, s) == want))
             lags.sort()
             p95 = lags[max(0, int(len(lags) * 0.95) - 1)]
-            print(f"lag from a progress write to the student's xp ({args.writes} writes): "
-                  f"p50 {statistics.median(lags) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms")
+            print(
+                f"lag from a progress write to the student's xp ({args.writes} writes): "
+                f"p50 {statistics.median(lags) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms"
+            )
 
             expected = {s: student_xp(engine, model, table, s) for s in students}
             burst = [(rng.choice(students), rng.randrange(50, 1001, 50)) for _ in range(args.burst)]
@@ -194,9 +200,11 @@ def main() -> None:
             done = catch_up_time(processor, started)
             records = processor.stats["xp"].records - before
             right = all(student_xp(engine, model, table, s) == x for s, x in expected.items())
-            print(f"burst: {args.burst} progress writes from 8 threads took {written:.2f} s; the processor "
-                  f"handled their {records} stream records by {done:.2f} s ({done - written:.2f} s after the "
-                  f"last write): {args.burst / done:.0f} progress events/s end to end; every xp right: {right}")
+            print(
+                f"burst: {args.burst} progress writes from 8 threads took {written:.2f} s; the processor "
+                f"handled their {records} stream records by {done:.2f} s ({done - written:.2f} s after the "
+                f"last write): {args.burst / done:.0f} progress events/s end to end; every xp right: {right}"
+            )
             dead = sum(s.dead_lettered for s in processor.stats.values())
             print(f"dead-lettered: {dead}")
             processor.stop()

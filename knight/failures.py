@@ -29,9 +29,7 @@ def engine_errors(engine: Engine, table: str | None = None) -> Iterator[None]:
             "or unset AWS_ENDPOINT_URL to use the embedded engine"
         ) from None
     except NoCredentialsError:
-        raise EngineError(
-            "boto3 finds no AWS credentials; configure a profile or set AWS_ACCESS_KEY_ID"
-        ) from None
+        raise EngineError("boto3 finds no AWS credentials; configure a profile or set AWS_ACCESS_KEY_ID") from None
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", str(exc))

@@ -95,9 +95,7 @@ class TableInfo:
                 problems.append(f"index {index.name} has other keys or projection")
         problems += [f"index {name} is not in the model" for name in live]
         if self.stream_view_type != model.spec.table.stream:
-            problems.append(
-                f"stream is {self.stream_view_type or 'off'}, the model says {model.spec.table.stream}"
-            )
+            problems.append(f"stream is {self.stream_view_type or 'off'}, the model says {model.spec.table.stream}")
         return problems
 
 

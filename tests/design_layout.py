@@ -85,7 +85,7 @@ OTHER_ATTRIBUTES = {
 # Helper items knight adds (DESIGN.md allows additions): markers that keep a
 # value unique. They carry no index keys, so no access pattern reads them.
 MARKERS = {
-    "student-email": lambda item: {"pk": f"u#email#{item['pk'][len('u#email#'):]}", "sk": "u#email"},
+    "student-email": lambda item: {"pk": f"u#email#{item['pk'][len('u#email#') :]}", "sk": "u#email"},
     "enrollment-once": lambda item: {"pk": item["pk"], "sk": "u#enrollment"},
 }
 

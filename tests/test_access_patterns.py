@@ -37,9 +37,19 @@ DESIGN: dict[int, tuple[str, str, str]] = {
     14: ("gsi1", "Query", "gsi1_pk = e#{enrollmentId} AND begins_with(gsi1_sk, g#)"),
 }
 NAMES = {
-    1: "all-tracks", 2: "track-by-id", 3: "course-by-id", 4: "courses-of-track", 5: "enrollment-by-id",
-    6: "enrollments-of-course", 7: "enrollments-of-student", 8: "student-by-id", 9: "student-by-email",
-    10: "preferences-of-student", 11: "chapters-of-course", 12: "chapter-by-id", 13: "chapter-version",
+    1: "all-tracks",
+    2: "track-by-id",
+    3: "course-by-id",
+    4: "courses-of-track",
+    5: "enrollment-by-id",
+    6: "enrollments-of-course",
+    7: "enrollments-of-student",
+    8: "student-by-id",
+    9: "student-by-email",
+    10: "preferences-of-student",
+    11: "chapters-of-course",
+    12: "chapter-by-id",
+    13: "chapter-version",
     14: "progress-of-enrollment",
 }
 
@@ -189,8 +199,12 @@ def test_command_line_words_are_parsed_and_checked(catalog: Catalog) -> None:
     chapter = str(uuid.uuid4())
     pattern = catalog.get(13)
     assert pattern.parse_arguments([f"id={chapter.upper()}", "version=10"]) == {"id": chapter, "version": 10}
-    for words in (["id"], [f"id={chapter}", "version=ten"], [f"id={chapter}", "version=1", "colour=red"],
-                  [f"id={chapter}", f"id={chapter}", "version=1"]):
+    for words in (
+        ["id"],
+        [f"id={chapter}", "version=ten"],
+        [f"id={chapter}", "version=1", "colour=red"],
+        [f"id={chapter}", f"id={chapter}", "version=1"],
+    ):
         with pytest.raises(ValidationError):
             pattern.parse_arguments(words)
 
@@ -228,9 +242,16 @@ def test_patterns_are_built_from_the_model(model: Model) -> None:
     # Every request's key names come from the model's indexes, never from the code.
     for pattern in Catalog(model):
         assert isinstance(pattern, Pattern)
-        args = {name: (1 if pattern.entity.fields[name].type == "int" else
-                       "a@b.co" if pattern.entity.fields[name].type == "email" else str(uuid.uuid4()))
-                for name in pattern.params}
+        args = {
+            name: (
+                1
+                if pattern.entity.fields[name].type == "int"
+                else "a@b.co"
+                if pattern.entity.fields[name].type == "email"
+                else str(uuid.uuid4())
+            )
+            for name in pattern.params
+        }
         request = pattern.request("t", args)
         keys = request.params.get("Key") or request.params["ExpressionAttributeNames"]
         named = set(keys) if "Key" in request.params else set(keys.values())

@@ -44,9 +44,7 @@ def test_create_table_params(model: Model) -> None:
     }
     assert params["BillingMode"] == "PAY_PER_REQUEST"
     assert params["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-    assert [
-        (g["IndexName"], g["Projection"]["ProjectionType"]) for g in params["GlobalSecondaryIndexes"]
-    ] == [
+    assert [(g["IndexName"], g["Projection"]["ProjectionType"]) for g in params["GlobalSecondaryIndexes"]] == [
         ("gsi1", "ALL"),
         ("gsi2", "ALL"),
     ]
@@ -80,8 +78,7 @@ def test_workbench_model_has_a_facet_per_entity(model: Model) -> None:
     assert table["KeyAttributes"]["PartitionKey"] == {"AttributeName": "pk", "AttributeType": "S"}
     assert [f["FacetName"] for f in table["TableFacets"]] == list(model.entities)
     assert [
-        (g["IndexName"], g["KeyAttributes"]["PartitionKey"]["AttributeName"])
-        for g in table["GlobalSecondaryIndexes"]
+        (g["IndexName"], g["KeyAttributes"]["PartitionKey"]["AttributeName"]) for g in table["GlobalSecondaryIndexes"]
     ] == [
         ("gsi1", "gsi1_pk"),
         ("gsi2", "gsi2_pk"),
@@ -103,9 +100,7 @@ def test_workbench_model_has_a_facet_per_entity(model: Model) -> None:
 def test_workbench_export_round_trips_as_json(model: Model) -> None:
     path = generated_dir(model) / "nosql-workbench.json"
     assert json.loads(path.read_text(encoding="utf-8")) == workbench_model(model)
-    assert yaml.safe_load(
-        (generated_dir(model) / "cloudformation.yaml").read_text()
-    ) == cloudformation_template(model)
+    assert yaml.safe_load((generated_dir(model) / "cloudformation.yaml").read_text()) == cloudformation_template(model)
 
 
 @pytest.fixture

@@ -51,9 +51,7 @@ def test_purge_deletes_every_item(engine: Engine, model: Model, table: str) -> N
     assert scan_all(engine, table) == []
 
 
-def test_export_purge_import_round_trips_exactly(
-    engine: Engine, model: Model, table: str, tmp_path: Path
-) -> None:
+def test_export_purge_import_round_trips_exactly(engine: Engine, model: Model, table: str, tmp_path: Path) -> None:
     seed_table(engine, model, table, random_seed=2, show_progress=False)
     before = scan_all(engine, table)
     path = tmp_path / "items.jsonl"

@@ -168,8 +168,7 @@ BAD_INPUT: list[tuple[str, str, Callable[[World], object]]] = [
     ("course without a name", "VALIDATION", lambda w: w.repos.courses.add(w.track, "")),
     ("student without a first name", "VALIDATION", lambda w: w.repos.students.add("", "B", "b@example.com")),
     ("malformed email", "VALIDATION", lambda w: w.repos.students.add("A", "B", "not-an-email")),
-    ("email taken, other case", "ALREADY_EXISTS",
-     lambda w: w.repos.students.add("A", "B", "ADA.LOVELACE@example.com")),
+    ("email taken, other case", "ALREADY_EXISTS", lambda w: w.repos.students.add("A", "B", "ADA.LOVELACE@example.com")),
     ("preference of a missing student", "NOT_FOUND", lambda w: w.repos.preferences.add(UNKNOWN, w.track)),
     ("preference for a missing track", "NOT_FOUND", lambda w: w.repos.preferences.add(w.student, UNKNOWN)),
     ("duplicate preference", "ALREADY_EXISTS", lambda w: w.repos.preferences.add(w.student, w.track)),
@@ -177,35 +176,51 @@ BAD_INPUT: list[tuple[str, str, Callable[[World], object]]] = [
     ("enroll a missing student", "NOT_FOUND", lambda w: w.repos.enrollments.add(UNKNOWN, w.course)),
     ("enroll in a missing course", "NOT_FOUND", lambda w: w.repos.enrollments.add(w.student, UNKNOWN)),
     ("enroll twice", "ALREADY_EXISTS", lambda w: w.repos.enrollments.add(w.student, w.course)),
-    ("enroll with a malformed date", "VALIDATION",
-     lambda w: w.repos.enrollments.add(w.student, w.other_course, "soon")),
+    (
+        "enroll with a malformed date",
+        "VALIDATION",
+        lambda w: w.repos.enrollments.add(w.student, w.other_course, "soon"),
+    ),
     ("enroll with a malformed id", "VALIDATION", lambda w: w.repos.enrollments.add("s1", w.course)),
     ("remove a missing enrollment", "NOT_FOUND", lambda w: w.repos.enrollments.remove(UNKNOWN)),
     ("negative xp", "VALIDATION", lambda w: w.repos.progress.add(w.student, w.enrollment, w.chapter, -1, "m")),
     ("fractional xp", "VALIDATION", lambda w: w.repos.progress.add(w.student, w.enrollment, w.chapter, 1.5, "m")),
     ("xp as text", "VALIDATION", lambda w: w.repos.progress.add(w.student, w.enrollment, w.chapter, "10", "m")),
-    ("xp as a boolean", "VALIDATION",
-     lambda w: w.repos.progress.add(w.student, w.enrollment, w.chapter, True, "m")),
-    ("empty progress marker", "VALIDATION",
-     lambda w: w.repos.progress.add(w.student, w.enrollment, w.chapter, 5, "")),
-    ("progress of a missing enrollment", "NOT_FOUND",
-     lambda w: w.repos.progress.add(w.student, UNKNOWN, w.chapter, 5, "m")),
-    ("progress on another student's enrollment", "NOT_FOUND",
-     lambda w: w.repos.progress.add(w.other_student, w.enrollment, w.chapter, 5, "m")),
-    ("progress in a chapter of another course", "NOT_FOUND",
-     lambda w: w.repos.progress.add(w.student, w.enrollment, w.other_chapter, 5, "m")),
-    ("progress in a missing chapter", "NOT_FOUND",
-     lambda w: w.repos.progress.add(w.student, w.enrollment, UNKNOWN, 5, "m")),
-    ("duplicate progress", "ALREADY_EXISTS",
-     lambda w: w.repos.progress.add(w.student, w.enrollment, w.chapter, 5, "m")),
-    ("change missing progress", "NOT_FOUND",
-     lambda w: w.repos.progress.update(w.student, w.enrollment, UNKNOWN, xp=5)),
-    ("change progress to nothing", "VALIDATION",
-     lambda w: w.repos.progress.update(w.student, w.enrollment, w.chapter)),
-    ("change progress to negative xp", "VALIDATION",
-     lambda w: w.repos.progress.update(w.student, w.enrollment, w.chapter, xp=-5)),
-    ("remove missing progress", "NOT_FOUND",
-     lambda w: w.repos.progress.remove(w.student, w.enrollment, UNKNOWN)),
+    ("xp as a boolean", "VALIDATION", lambda w: w.repos.progress.add(w.student, w.enrollment, w.chapter, True, "m")),
+    ("empty progress marker", "VALIDATION", lambda w: w.repos.progress.add(w.student, w.enrollment, w.chapter, 5, "")),
+    (
+        "progress of a missing enrollment",
+        "NOT_FOUND",
+        lambda w: w.repos.progress.add(w.student, UNKNOWN, w.chapter, 5, "m"),
+    ),
+    (
+        "progress on another student's enrollment",
+        "NOT_FOUND",
+        lambda w: w.repos.progress.add(w.other_student, w.enrollment, w.chapter, 5, "m"),
+    ),
+    (
+        "progress in a chapter of another course",
+        "NOT_FOUND",
+        lambda w: w.repos.progress.add(w.student, w.enrollment, w.other_chapter, 5, "m"),
+    ),
+    (
+        "progress in a missing chapter",
+        "NOT_FOUND",
+        lambda w: w.repos.progress.add(w.student, w.enrollment, UNKNOWN, 5, "m"),
+    ),
+    (
+        "duplicate progress",
+        "ALREADY_EXISTS",
+        lambda w: w.repos.progress.add(w.student, w.enrollment, w.chapter, 5, "m"),
+    ),
+    ("change missing progress", "NOT_FOUND", lambda w: w.repos.progress.update(w.student, w.enrollment, UNKNOWN, xp=5)),
+    ("change progress to nothing", "VALIDATION", lambda w: w.repos.progress.update(w.student, w.enrollment, w.chapter)),
+    (
+        "change progress to negative xp",
+        "VALIDATION",
+        lambda w: w.repos.progress.update(w.student, w.enrollment, w.chapter, xp=-5),
+    ),
+    ("remove missing progress", "NOT_FOUND", lambda w: w.repos.progress.remove(w.student, w.enrollment, UNKNOWN)),
     ("chapter of a missing course", "NOT_FOUND", lambda w: w.repos.chapters.add(UNKNOWN, "content")),
     ("chapter without content", "VALIDATION", lambda w: w.repos.chapters.add(w.course, "")),
     ("save a missing chapter", "NOT_FOUND", lambda w: w.repos.chapters.update(UNKNOWN, "content")),
@@ -214,8 +229,9 @@ BAD_INPUT: list[tuple[str, str, Callable[[World], object]]] = [
 ]
 
 
-@pytest.mark.parametrize(("code", "call"), [(code, call) for _, code, call in BAD_INPUT],
-                         ids=[name for name, _, _ in BAD_INPUT])
+@pytest.mark.parametrize(
+    ("code", "call"), [(code, call) for _, code, call in BAD_INPUT], ids=[name for name, _, _ in BAD_INPUT]
+)
 def test_bad_input_is_rejected_and_changes_nothing(
     engine: Engine, unchanging: tuple[str, World], code: str, call: Callable[[World], object]
 ) -> None:
@@ -231,8 +247,9 @@ def test_bad_input_is_rejected_and_changes_nothing(
 # The checks are DynamoDB's: a parent removed after it was read still cancels the write
 
 
-def _remove_after_read(engine: Engine, model: Model, table: str, label: str, entity: str,
-                       values: dict[str, Any]) -> Repositories:
+def _remove_after_read(
+    engine: Engine, model: Model, table: str, label: str, entity: str, values: dict[str, Any]
+) -> Repositories:
     """Repositories whose observer deletes an item right after the read labelled ``label``."""
     key = model.entity(entity).key(values)
 
@@ -304,8 +321,9 @@ def test_a_marker_a_pattern_could_read_is_refused(model: Model) -> None:
     text = _model_text()
     assert 'partition: "u#email#{email|lower}"' in text
     # In the student's own partition, sorted like a preference: pattern 10 would return it.
-    clashing = text.replace('partition: "u#email#{email|lower}"\n    sort: "u#email"',
-                            'partition: "s#{id}"\n    sort: "t#{email|lower}"')
+    clashing = text.replace(
+        'partition: "u#email#{email|lower}"\n    sort: "u#email"', 'partition: "s#{id}"\n    sort: "t#{email|lower}"'
+    )
     assert clashing != text
     with pytest.raises(ModelError, match=r"preferences-of-student|preference"):
         parse_model(clashing, model.path)

@@ -52,9 +52,7 @@ def test_table_facts(model: Model) -> None:
 
 
 def test_the_fourteen_patterns_match_design(model: Model) -> None:
-    got = {
-        n: (p.index.name, p.key_condition) for n, p in model.access_patterns.items() if n in DESIGN_PATTERNS
-    }
+    got = {n: (p.index.name, p.key_condition) for n, p in model.access_patterns.items() if n in DESIGN_PATTERNS}
     assert got == DESIGN_PATTERNS
     assert model.access_patterns[11].filter_exists == "latest"
     assert model.access_patterns[2].operation == "GetItem"

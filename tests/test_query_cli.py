@@ -58,9 +58,7 @@ def test_access_patterns_lists_number_name_index_and_key_condition(model: Model)
 
 
 @pytest.mark.parametrize("number", range(1, 15))
-def test_query_json_is_one_request_with_the_right_items(
-    model: Model, env: dict[str, str], number: int
-) -> None:
+def test_query_json_is_one_request_with_the_right_items(model: Model, env: dict[str, str], number: int) -> None:
     number, args = first_case_with_items(number, model)
     pattern = model.pattern(number)
     result = knight(["query", str(number), *words(args), "--json"], env)
@@ -84,8 +82,13 @@ def test_numbers_in_json_are_integers(env: dict[str, str]) -> None:
 
 def test_dry_run_prints_the_request_and_sends_nothing() -> None:
     # Nothing listens on the discard port: a request sent would fail.
-    nowhere = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_DEFAULT_REGION": "us-east-1",
-               "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "KNIGHT_TABLE": "dry"}
+    nowhere = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "KNIGHT_TABLE": "dry",
+    }
     track = SEEDED.of("track")[0]["id"]
     result = knight(["query", "4", f"trackId={track}", "--dry-run"], nowhere)
     assert result.exit_code == 0, result.output

@@ -104,7 +104,11 @@ def test_progress_add_change_remove_and_list(repos: Repositories, world: dict[st
     added = repos.progress.add(student, enrollment, first, 100, "started")
     repos.progress.add(student, enrollment, second, 50, "video watched")
     assert added == {
-        "studentId": student, "enrollmentId": enrollment, "chapterId": first, "xp": 100, "marker": "started",
+        "studentId": student,
+        "enrollmentId": enrollment,
+        "chapterId": first,
+        "xp": 100,
+        "marker": "started",
     }
     assert len(repos.progress.of_enrollment(enrollment)) == 2
     assert len(repos.progress.of_student(student)) == 2

@@ -38,11 +38,13 @@ def index(tmp_path: Path) -> Any:
 
 
 def test_bm25_ranks_the_better_match_first(index: SqliteSearchIndex) -> None:
-    index.apply([
-        upsert(doc("a", "chapter", content="Partition keys spread load; a hot partition key throttles."), 10),
-        upsert(doc("b", "chapter", content="Sort keys order items inside one partition."), 11),
-        upsert(doc("c", "course", name="Cooking for beginners"), 12),
-    ])
+    index.apply(
+        [
+            upsert(doc("a", "chapter", content="Partition keys spread load; a hot partition key throttles."), 10),
+            upsert(doc("b", "chapter", content="Sort keys order items inside one partition."), 11),
+            upsert(doc("c", "course", name="Cooking for beginners"), 12),
+        ]
+    )
     hits = index.search("partition")
     assert [hit.doc_id for hit in hits] == ["a", "b"]
     assert hits[0].score > hits[1].score
@@ -166,8 +168,15 @@ class FakeOpenSearch:
             for action, request in zip(lines[::2], lines[1::2], strict=True):
                 doc_id = action["update"]["_id"]
                 if doc_id in self.reject:
-                    items.append({"update": {"_id": doc_id, "status": 400,
-                                             "error": {"type": "mapper_parsing_exception", "reason": "bad field"}}})
+                    items.append(
+                        {
+                            "update": {
+                                "_id": doc_id,
+                                "status": 400,
+                                "error": {"type": "mapper_parsing_exception", "reason": "bad field"},
+                            }
+                        }
+                    )
                     continue
                 params = request["script"]["params"]
                 current = self.sources.get(doc_id, {})
@@ -198,12 +207,14 @@ def test_opensearch_bulk_reports_per_document_errors_and_keeps_the_newest() -> N
     index = OpenSearchIndex(fake_client(cluster), "sir-learn-a-lot", max_retries=0)
     cluster.reject.add("bad")
 
-    report = index.apply([
-        upsert(doc("t", "track", name="Serverless"), 2),
-        upsert(doc("t", "track", name="Older"), 1),  # same id, older: not sent
-        upsert(doc("bad", "track", name="x"), 3),
-        delete("gone", 4),
-    ])
+    report = index.apply(
+        [
+            upsert(doc("t", "track", name="Serverless"), 2),
+            upsert(doc("t", "track", name="Older"), 1),  # same id, older: not sent
+            upsert(doc("bad", "track", name="x"), 3),
+            delete("gone", 4),
+        ]
+    )
 
     assert report.failed == {"bad": "status 400: mapper_parsing_exception: bad field"}
     assert cluster.sources["t"]["body"] == "Serverless"

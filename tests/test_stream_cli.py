@@ -33,9 +33,7 @@ def knight(env: dict[str, str], table: str, *args: str, code: int = 0) -> Result
     return result
 
 
-def test_stream_search_and_dlq_commands(
-    engine: Engine, model: Model, table: str, cli_env: dict[str, str]
-) -> None:
+def test_stream_search_and_dlq_commands(engine: Engine, model: Model, table: str, cli_env: dict[str, str]) -> None:
     try:
         student = add_student(engine, model, table, firstName="Katherine", lastName="Johnson")
         put_progress(engine, model, table, progress_ref(student), 30)

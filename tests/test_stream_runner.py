@@ -182,9 +182,13 @@ def test_a_replay_uses_the_table_when_the_stream_no_longer_has_the_records(
     base = {
         "version": "1.0",
         "requestContext": {"condition": "RetryAttemptsExhausted"},
-        "DDBStreamBatchInfo": {"shardId": "shardId-00000001000000000000-00000000",
-                               "startSequenceNumber": "1" * 21, "endSequenceNumber": "1" * 21,
-                               "batchSize": 1, "streamArn": gone},
+        "DDBStreamBatchInfo": {
+            "shardId": "shardId-00000001000000000000-00000000",
+            "startSequenceNumber": "1" * 21,
+            "endSequenceNumber": "1" * 21,
+            "batchSize": 1,
+            "streamArn": gone,
+        },
     }
     processor.dead_letters.send({**base, "knight": {"consumer": "xp", "keys": [key]}})
     processor.dead_letters.send({**base, "knight": {"consumer": "search", "keys": [key]}})

@@ -33,8 +33,12 @@ def record(sequence: int, pk: str = "t#1") -> dict[str, Any]:
     return {
         "eventID": f"e{sequence}",
         "eventName": "INSERT",
-        "dynamodb": {"SequenceNumber": f"{sequence:021d}", "Keys": key, "NewImage": key,
-                     "ApproximateCreationDateTime": time.time()},
+        "dynamodb": {
+            "SequenceNumber": f"{sequence:021d}",
+            "Keys": key,
+            "NewImage": key,
+            "ApproximateCreationDateTime": time.time(),
+        },
     }
 
 
@@ -56,8 +60,9 @@ class FakeStreams:
             numbers = {"StartingSequenceNumber": shard["records"][0]["dynamodb"]["SequenceNumber"]}
             if shard.get("closed"):
                 numbers["EndingSequenceNumber"] = shard["records"][-1]["dynamodb"]["SequenceNumber"]
-            described.append({"ShardId": shard_id, "ParentShardId": shard.get("parent"),
-                              "SequenceNumberRange": numbers})
+            described.append(
+                {"ShardId": shard_id, "ParentShardId": shard.get("parent"), "SequenceNumberRange": numbers}
+            )
         return {"StreamDescription": {"Shards": described}}
 
     def get_shard_iterator(
@@ -121,11 +126,13 @@ def runner(streams: FakeStreams, tmp_path: Path, handler: Recorder, queue: Queue
 
 
 def test_children_wait_until_their_parent_is_drained(tmp_path: Path) -> None:
-    streams = FakeStreams({
-        "child": {"parent": "parent", "records": [record(10), record(11)]},
-        "parent": {"closed": True, "records": [record(1), record(2), record(3)]},
-        "other": {"records": [record(20)]},
-    })
+    streams = FakeStreams(
+        {
+            "child": {"parent": "parent", "records": [record(10), record(11)]},
+            "parent": {"closed": True, "records": [record(1), record(2), record(3)]},
+            "other": {"records": [record(20)]},
+        }
+    )
     handler = Recorder()
     run = runner(streams, tmp_path, handler, Queue())
 

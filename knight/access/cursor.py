@@ -23,9 +23,7 @@ def encode_cursor(pattern: int, last_key: dict[str, Any]) -> str:
 
 def decode_cursor(cursor: str, pattern: int, key_attributes: Collection[str]) -> dict[str, Any]:
     """The ExclusiveStartKey a cursor holds; ValidationError unless it came from this pattern."""
-    problem = (
-        f"'{cursor[:40]}' is not a cursor of pattern {pattern}: pass back the cursor a page of it returned"
-    )
+    problem = f"'{cursor[:40]}' is not a cursor of pattern {pattern}: pass back the cursor a page of it returned"
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))

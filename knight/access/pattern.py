@@ -136,9 +136,7 @@ class Pattern:
             name, sep, text = pair.partition("=")
             name = name.strip()
             if not sep or not name:
-                raise ValidationError(
-                    f"'{pair}' is not key=value; pattern {self.number} takes {self._takes()}"
-                )
+                raise ValidationError(f"'{pair}' is not key=value; pattern {self.number} takes {self._takes()}")
             if name in values:
                 raise ValidationError(f"{name} is given twice")
             spec = self.entity.fields.get(name)
@@ -268,9 +266,7 @@ class Pattern:
 
         An ordered pattern (``orderBy``) orders the items within the page only.
         """
-        request = self.request(
-            table, values, limit=limit, cursor=cursor, consistent=consistent, capacity=capacity
-        )
+        request = self.request(table, values, limit=limit, cursor=cursor, consistent=consistent, capacity=capacity)
         cost = Cost()
         items, last_key = next(self._pages(engine, request, cost, follow=False))
         next_cursor = encode_cursor(self.number, last_key) if last_key else None
@@ -313,9 +309,7 @@ class Catalog:
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self._patterns = {
-            number: Pattern(spec, model) for number, spec in sorted(model.access_patterns.items())
-        }
+        self._patterns = {number: Pattern(spec, model) for number, spec in sorted(model.access_patterns.items())}
 
     def get(self, ref: str | int) -> Pattern:
         """A pattern by number or name; NotFoundError naming `knight access-patterns` otherwise."""

@@ -22,9 +22,7 @@ def cloudformation_template(model: Model) -> dict[str, Any]:
         "BillingMode": params["BillingMode"],
         "StreamSpecification": {"StreamViewType": table.stream},
         "SSESpecification": {"SSEEnabled": table.deployment.encryption},
-        "PointInTimeRecoverySpecification": {
-            "PointInTimeRecoveryEnabled": table.deployment.pointInTimeRecovery
-        },
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": table.deployment.pointInTimeRecovery},
     }
     if "GlobalSecondaryIndexes" in params:
         properties["GlobalSecondaryIndexes"] = params["GlobalSecondaryIndexes"]

@@ -19,9 +19,7 @@ def create_table_params(model: Model, table_name: str | None = None) -> dict[str
     table = model.spec.table
     params: dict[str, Any] = {
         "TableName": table_name or model.table_name,
-        "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": "S"} for name in model.key_attributes
-        ],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in model.key_attributes],
         "KeySchema": _key_schema(model.table_index),
         "BillingMode": table.billing,
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": table.stream},

@@ -49,19 +49,11 @@ def workbench_model(model: Model) -> dict[str, Any]:
     serialize = TypeSerializer()
     table = model.table_index
     key_names = {table.partition_key, table.sort_key}
-    non_key = [
-        {"AttributeName": name, "AttributeType": "S"}
-        for name in model.key_attributes
-        if name not in key_names
-    ]
+    non_key = [{"AttributeName": name, "AttributeType": "S"} for name in model.key_attributes if name not in key_names]
     non_key.append({"AttributeName": model.type_attribute, "AttributeType": "S"})
-    non_key += [
-        {"AttributeName": name, "AttributeType": kind} for name, kind in _attribute_types(model).items()
-    ]
+    non_key += [{"AttributeName": name, "AttributeType": kind} for name, kind in _attribute_types(model).items()]
     facets = [_facet(entity, serialize) for entity in model.entities.values()]
-    key_schema: dict[str, Any] = {
-        "PartitionKey": {"AttributeName": table.partition_key, "AttributeType": "S"}
-    }
+    key_schema: dict[str, Any] = {"PartitionKey": {"AttributeName": table.partition_key, "AttributeType": "S"}}
     if table.sort_key is not None:
         key_schema["SortKey"] = {"AttributeName": table.sort_key, "AttributeType": "S"}
     return {

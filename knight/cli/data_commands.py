@@ -21,9 +21,7 @@ def seed(ctx: Context, scale: int, random_seed: int) -> None:
     engine = ctx.engine()
     data = seed_table(engine, ctx.model, ctx.table, scale=scale, random_seed=random_seed)
     counts = ", ".join(f"{ctx.model.entity(name).name} {data.count(name)}" for name in ctx.model.entities)
-    click.echo(
-        f"seeded {data.written} items into {ctx.table} (scale {scale}, random seed {random_seed}): {counts}"
-    )
+    click.echo(f"seeded {data.written} items into {ctx.table} (scale {scale}, random seed {random_seed}): {counts}")
 
 
 @click.command("purge")

@@ -42,8 +42,12 @@ def access_patterns(ctx: Context, *, as_json: bool) -> None:
 @click.command("query")
 @click.argument("pattern")
 @click.argument("values", nargs=-1, metavar="[KEY=VALUE]...")
-@click.option("--json", "as_json", is_flag=True, help='Print {"pattern", "request", "items", "requests", '
-              '"consumedCapacity", ...} as JSON.')
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"pattern", "request", "items", "requests", "consumedCapacity", ...} as JSON.',
+)
 @click.option("--dry-run", is_flag=True, help="Print the request and send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="Read one page of at most N evaluated items.")
 @click.option("--cursor", help="Continue after the page that printed this cursor.")
@@ -121,8 +125,7 @@ def _condition(pattern: Pattern) -> str:
 
 def _heading(pattern: Pattern) -> str:
     return (
-        f"pattern {pattern.number} {pattern.name}: {pattern.operation} on {pattern.index.name}, "
-        f"{_condition(pattern)}"
+        f"pattern {pattern.number} {pattern.name}: {pattern.operation} on {pattern.index.name}, {_condition(pattern)}"
     )
 
 
@@ -154,7 +157,9 @@ def _cell(value: Any, *, whole: bool = False) -> str:
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *rows]]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)

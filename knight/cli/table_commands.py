@@ -25,9 +25,7 @@ def create(ctx: Context) -> None:
     engine = ctx.engine()
     info, created = create_table(engine, ctx.model, ctx.table)
     verb = "created" if created else "already exists:"
-    click.echo(
-        f"table {info.name} {verb} {info.status}, stream {info.stream_view_type} ({engine.describe()})"
-    )
+    click.echo(f"table {info.name} {verb} {info.status}, stream {info.stream_view_type} ({engine.describe()})")
 
 
 @table_group.command("delete")
@@ -44,9 +42,7 @@ def delete(ctx: Context, yes: bool) -> None:
 
 
 @table_group.command("describe")
-@click.option(
-    "--exact", is_flag=True, help="Count items with a Scan instead of DynamoDB's approximate count."
-)
+@click.option("--exact", is_flag=True, help="Count items with a Scan instead of DynamoDB's approximate count.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_context
 def describe(ctx: Context, exact: bool, as_json: bool) -> None:
@@ -64,9 +60,7 @@ def describe(ctx: Context, exact: bool, as_json: bool) -> None:
     click.echo(f"table      {info.name} ({info.status}, {info.billing_mode}) at {engine.describe()}")
     click.echo(f"keys       {info.partition_key} (partition), {info.sort_key} (sort)")
     for index in info.indexes:
-        click.echo(
-            f"index      {index.name}: {index.partition_key} / {index.sort_key}, projection {index.projection}"
-        )
+        click.echo(f"index      {index.name}: {index.partition_key} / {index.sort_key}, projection {index.projection}")
     click.echo(f"stream     {info.stream_view_type or 'off'} {info.stream_arn or ''}".rstrip())
     note = "counted" if exact else "DynamoDB's approximate count; --exact scans"
     click.echo(f"items      {count} ({note})")

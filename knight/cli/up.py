@@ -68,9 +68,7 @@ def up(
                 processor = build_stream_processor(engine, ctx.model, ctx.table, settings=settings)
                 processor.start()
             index = processor.search_index if processor is not None else None
-            server = serve(
-                engine, ctx.model, ctx.table, port=graphql_port, any_port_if_taken=True, search_index=index
-            )
+            server = serve(engine, ctx.model, ctx.table, port=graphql_port, any_port_if_taken=True, search_index=index)
             state = "created" if created else "found"
             click.echo("knight is up.")
             click.echo(f"  engine   {engine.describe()}")

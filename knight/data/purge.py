@@ -29,9 +29,7 @@ def purge(engine: Engine, table: str, *, show_progress: bool | None = None) -> i
     writer = BatchWriter(engine.dynamodb(), table, on_written=bar.update)
 
     def deletes() -> Iterator[WriteRequest]:
-        for page in scan_pages(
-            engine, table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
-        ):
+        for page in scan_pages(engine, table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names):
             for item in page:
                 yield delete_request({key: item[key] for key in keys})
 

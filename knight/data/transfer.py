@@ -66,9 +66,7 @@ def read_export(path: Path, key_names: list[str]) -> list[dict[str, Any]]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValidationError(
-                    f'{where}: not JSON ({exc.msg}); expected {{"Item": {{...}}}}'
-                ) from None
+                raise ValidationError(f'{where}: not JSON ({exc.msg}); expected {{"Item": {{...}}}}') from None
             item = record.get("Item") if isinstance(record, dict) else None
             if not isinstance(item, dict) or not item:
                 raise ValidationError(f'{where}: expected an object {{"Item": {{...}}}} in DynamoDB JSON')
@@ -76,9 +74,7 @@ def read_export(path: Path, key_names: list[str]) -> list[dict[str, Any]]:
                 try:
                     _deserializer.deserialize(value)
                 except (TypeError, ValueError, AttributeError, KeyError) as exc:
-                    raise ValidationError(
-                        f"{where}: attribute '{name}' is not DynamoDB JSON ({exc})"
-                    ) from None
+                    raise ValidationError(f"{where}: attribute '{name}' is not DynamoDB JSON ({exc})") from None
             key = []
             for name in key_names:
                 value = item.get(name)

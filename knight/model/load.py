@@ -57,9 +57,7 @@ def parse_model(text: str, path: Path) -> Model:
         raise ModelError(f"{where}: not valid YAML: {problem}") from None
     located = _Locator(path, root)
     if not isinstance(raw, dict):
-        raise ModelError(
-            f"{path}:1:1: a model file is a mapping with table, indexes, entities and accessPatterns"
-        )
+        raise ModelError(f"{path}:1:1: a model file is a mapping with table, indexes, entities and accessPatterns")
     try:
         spec = ModelSpec.model_validate(raw)
     except pydantic.ValidationError as exc:
@@ -124,9 +122,7 @@ class _Builder:
         type_attribute = self.spec.table.entityTypeAttribute
         if type_attribute in {k for i in indexes.values() for k in (i.partition_key, i.sort_key)}:
             raise self.fail(["table", "entityTypeAttribute"], "cannot be a key attribute")
-        entities = {
-            name: self.entity(name, entity_spec, indexes) for name, entity_spec in self.spec.entities.items()
-        }
+        entities = {name: self.entity(name, entity_spec, indexes) for name, entity_spec in self.spec.entities.items()}
         patterns = self.patterns(entities, indexes)
         uniques = self.uniques(entities, indexes, patterns)
         return Model(self.path, self.spec, indexes, entities, patterns, uniques)
@@ -229,9 +225,7 @@ class _Builder:
             if spec.filter is not None:
                 for word, attribute in (("exists", spec.filter.exists), ("notExists", spec.filter.notExists)):
                     if attribute is not None and attribute not in entity.attributes:
-                        raise self.fail(
-                            [*at, "filter", word], f"'{attribute}' is not an attribute of {entity.name}"
-                        )
+                        raise self.fail([*at, "filter", word], f"'{attribute}' is not an attribute of {entity.name}")
             if spec.orderBy is not None and spec.orderBy not in entity.fields:
                 raise self.fail([*at, "orderBy"], f"'{spec.orderBy}' is not a field of {entity.name}")
             patterns[number] = AccessPattern(
@@ -268,9 +262,7 @@ class _Builder:
             for part, template in (("partition", partition), ("sort", sort)):
                 for field_name in template.fields if template else ():
                     if field_name not in entity.fields:
-                        raise self.fail(
-                            [*at, part], f"names field '{field_name}', which {entity.name} does not have"
-                        )
+                        raise self.fail([*at, part], f"names field '{field_name}', which {entity.name} does not have")
             for i, attribute in enumerate(spec.attributes):
                 if attribute not in entity.fields:
                     raise self.fail([*at, "attributes", i], f"'{attribute}' is not a field of {entity.name}")
@@ -289,9 +281,7 @@ class _Builder:
                     raise self.fail([*at, "partition"], f"a marker key could be read as a {other.name} key")
             for number, pattern in patterns.items():
                 if pattern.index.is_table and pattern.partition.matches(pk) and _sort_admits(pattern, sk):
-                    raise self.fail(
-                        [*at, "partition"], f"access pattern {number} ({pattern.name}) would read markers"
-                    )
+                    raise self.fail([*at, "partition"], f"access pattern {number} ({pattern.name}) would read markers")
             for i, example in enumerate(entity.examples):
                 try:
                     unique.item(example)
@@ -300,9 +290,7 @@ class _Builder:
             uniques[name] = unique
         return uniques
 
-    def sort_condition(
-        self, equals: str | None, begins: str | None, own: EntityKeys, where: Path_
-    ) -> SortKeyCondition:
+    def sort_condition(self, equals: str | None, begins: str | None, own: EntityKeys, where: Path_) -> SortKeyCondition:
         if own.sort is None:
             raise self.fail(where, f"{own.index.name} has no sort key")
         if equals is not None:

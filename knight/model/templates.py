@@ -47,9 +47,7 @@ class KeyTemplate:
             parts.append(text[pos:])
         for part in parts:
             if isinstance(part, str) and ("{" in part or "}" in part):
-                raise TemplateError(
-                    f"stray brace in '{text}': write placeholders as {{field}} or {{field|lower}}"
-                )
+                raise TemplateError(f"stray brace in '{text}': write placeholders as {{field}} or {{field|lower}}")
         for left, right in pairwise(parts):
             if isinstance(left, Placeholder) and isinstance(right, Placeholder):
                 raise TemplateError(

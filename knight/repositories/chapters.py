@@ -100,9 +100,7 @@ class Chapters:
             given["courseId"] = course_id
         checked = check_fields(self.entity, given)
         if course_id is not None:
-            current = self.store.get(
-                self.entity, {**checked, "version": self.pointer}, "chapters.update read"
-            )
+            current = self.store.get(self.entity, {**checked, "version": self.pointer}, "chapters.update read")
         else:
             current = self.get(str(checked["id"]))
         if current is None:
@@ -120,8 +118,7 @@ class Chapters:
             # Full jitter: spread the losers out so that the next round has fewer of them.
             self.sleep(random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt)))
         raise ConflictError(
-            f"chapter {chapter_id} was saved by others {self.max_attempts} times while this save waited; "
-            "try again"
+            f"chapter {chapter_id} was saved by others {self.max_attempts} times while this save waited; try again"
         )
 
     def _save(self, current: Mapping[str, Any], saved: Mapping[str, Any]) -> list[Write]:

@@ -29,9 +29,7 @@ class Progress:
         self.chapters = store.model.entity("chapter")
         self.pointer = pointer_version(store.model)
 
-    def add(
-        self, student_id: str, enrollment_id: str, chapter_id: str, xp: int, marker: str
-    ) -> dict[str, Any]:
+    def add(self, student_id: str, enrollment_id: str, chapter_id: str, xp: int, marker: str) -> dict[str, Any]:
         values = self.entity.check(
             {
                 "studentId": student_id,

@@ -94,9 +94,7 @@ class Store:
 
     # Writes
 
-    def create(
-        self, entity: Entity, values: Mapping[str, object], describe: str, hint: str = ""
-    ) -> list[Write]:
+    def create(self, entity: Entity, values: Mapping[str, object], describe: str, hint: str = "") -> list[Write]:
         """Writes that add a new item and its uniqueness markers, each with attribute_not_exists.
 
         ``describe`` names the item in messages ("track 1234"); ``hint`` says what to do instead.
@@ -122,9 +120,7 @@ class Store:
         (TransactionConflict) is retried a few times with jitter: nothing was written.
         """
         if len(writes) > TRANSACTION_LIMIT:
-            raise ValidationError(
-                f"{len(writes)} writes do not fit one transaction (at most {TRANSACTION_LIMIT})"
-            )
+            raise ValidationError(f"{len(writes)} writes do not fit one transaction (at most {TRANSACTION_LIMIT})")
         items: list[dict[str, Any]] = [{write.action: write.params(self.table)} for write in writes]
         cost = Cost()
         try:
@@ -140,9 +136,7 @@ class Store:
             self._observe(label, cost)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send_transaction(
-        self, items: list[dict[str, Any]], writes: Sequence[Write], cost: Cost
-    ) -> dict[str, Any]:
+    def _send_transaction(self, items: list[dict[str, Any]], writes: Sequence[Write], cost: Cost) -> dict[str, Any]:
         with engine_errors(self.engine, self.table):
             try:
                 response = self.engine.dynamodb().transact_write_items(

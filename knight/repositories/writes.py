@@ -82,9 +82,7 @@ def put_new(item: Mapping[str, Any], key: Mapping[str, Any], failure: Failure) -
     return Write("Put", key, item=item, condition=Attr(first).not_exists(), failure=failure)
 
 
-def put_if(
-    item: Mapping[str, Any], key: Mapping[str, Any], condition: ConditionBase, failure: Failure
-) -> Write:
+def put_if(item: Mapping[str, Any], key: Mapping[str, Any], condition: ConditionBase, failure: Failure) -> Write:
     """Put (replace) an item when its current state meets a condition."""
     return Write("Put", key, item=item, condition=condition, failure=failure)
 

@@ -219,8 +219,15 @@ class OpenSearchIndex:
         for hit in response.get("hits", {}).get("hits", []):
             source = hit.get("_source", {})
             snippet = " ... ".join(hit.get("highlight", {}).get("body", []))
-            hits.append(SearchHit(hit["_id"], source.get("entityType", ""), float(hit.get("_score") or 0),
-                                  source.get("values", {}), snippet))
+            hits.append(
+                SearchHit(
+                    hit["_id"],
+                    source.get("entityType", ""),
+                    float(hit.get("_score") or 0),
+                    source.get("values", {}),
+                    snippet,
+                )
+            )
         return hits
 
     def _scan(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -234,8 +241,9 @@ class OpenSearchIndex:
         found = {}
         for hit in self._scan({"query": {"term": {"deleted": False}}}):
             source = hit["_source"]
-            found[hit["_id"]] = SearchDocument(hit["_id"], source["entityType"], source.get("text", {}),
-                                               source.get("values", {}))
+            found[hit["_id"]] = SearchDocument(
+                hit["_id"], source["entityType"], source.get("text", {}), source.get("values", {})
+            )
         return found
 
     def reset(self) -> None:
@@ -258,8 +266,9 @@ class OpenSearchIndex:
 
     def set_meta(self, name: str, value: str) -> None:
         self._ensure()
-        self._call("meta", lambda: self.client.index(index=self.meta_index, id=name, body={"value": value},
-                                                     refresh=True))
+        self._call(
+            "meta", lambda: self.client.index(index=self.meta_index, id=name, body={"value": value}, refresh=True)
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -122,9 +122,7 @@ class SqliteSearchIndex:
         return ApplyReport(applied=count)
 
     @staticmethod
-    def _put(
-        db: sqlite3.Connection, doc_id: str, version: str, document: SearchDocument | None, deleted: bool
-    ) -> None:
+    def _put(db: sqlite3.Connection, doc_id: str, version: str, document: SearchDocument | None, deleted: bool) -> None:
         entity_type = document.entity_type if document else ""
         text = dumps(dict(document.text)) if document else "{}"
         values = dumps(dict(document.values)) if document else "{}"
@@ -165,8 +163,10 @@ class SqliteSearchIndex:
             except sqlite3.Error as exc:
                 raise SearchUnavailableError(f"the search index at {self.path} failed: {exc}") from None
         # bm25() is lower for better matches; a score reads more naturally the other way round.
-        return [SearchHit(doc_id, kind, -float(rank), json.loads(values), snippet)
-                for doc_id, kind, values, rank, snippet in rows]
+        return [
+            SearchHit(doc_id, kind, -float(rank), json.loads(values), snippet)
+            for doc_id, kind, values, rank, snippet in rows
+        ]
 
     def documents(self) -> dict[str, SearchDocument]:
         with self._lock:

@@ -193,9 +193,7 @@ class BoundAggregate:
             raise PoisonRecordError(f"{where}: the {self.source.name} has no {name}")
         value = whole_number(source_item[name])
         if value is None:
-            raise PoisonRecordError(
-                f"{where}: {self.source.name}.{name} is {source_item[name]!r}, not a whole number"
-            )
+            raise PoisonRecordError(f"{where}: {self.source.name}.{name} is {source_item[name]!r}, not a whole number")
         return value
 
     def counted_amount(self, source_item: Mapping[str, Any]) -> int | None:

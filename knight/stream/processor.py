@@ -79,8 +79,12 @@ class StreamProcessor:
         if self.search is not None:
             handlers["search"] = self.search
         tables = TableReplays(
-            self.engine, self.model, self.table,
-            xp=self.xp.reconcile_keys, recount_all=self.xp.recount_all, search_index=self.search_index,
+            self.engine,
+            self.model,
+            self.table,
+            xp=self.xp.reconcile_keys,
+            recount_all=self.xp.recount_all,
+            search_index=self.search_index,
         )
         return replay_dead_letters(self.dead_letters, self.runner.streams, handlers, tables, limit=limit)
 
@@ -135,9 +139,7 @@ def build_stream_processor(
                 index.set_meta(STREAM_META, stream_arn)
 
         consumers.append(Consumer("search", search, settings.search, prepare))
-    key_names = [model.table_index.partition_key] + (
-        [model.table_index.sort_key] if model.table_index.sort_key else []
-    )
+    key_names = [model.table_index.partition_key] + ([model.table_index.sort_key] if model.table_index.sort_key else [])
     runner = StreamRunner(
         streams=engine.streams(),
         stream_arn=info.stream_arn,

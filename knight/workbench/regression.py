@@ -142,9 +142,7 @@ def baseline_of(measurements: list[Measurement], **context: object) -> dict[str,
     }
 
 
-def regressions(
-    measurements: list[Measurement], baseline: Mapping[str, Any], *, same_data: bool
-) -> list[str]:
+def regressions(measurements: list[Measurement], baseline: Mapping[str, Any], *, same_data: bool) -> list[str]:
     """Every way the measurements are worse than the baseline; empty when none is.
 
     Requests are always judged. Capacity and items evaluated depend on the data,
