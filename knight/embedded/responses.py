@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoHandler
