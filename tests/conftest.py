@@ -9,13 +9,17 @@ tables are never touched.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 
 import pytest
 
 from knight.data.seed import seed_table
-from knight.engine import Engine
+from knight.engine import Engine, _port_is_free
 from knight.model import Model, load_model
 from knight.table import create_table, delete_table
 
@@ -48,6 +52,36 @@ def engine_at(variables: Mapping[str, str]) -> Engine:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def plain_moto() -> Iterator[Engine]:
+    """moto's own server, as installed, in a process of its own: the behaviour the layer fixes."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while _port_is_free("127.0.0.1", port):
+            assert server.poll() is None, "moto's server exited"
+            assert time.monotonic() < deadline, "moto's server did not start"
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        engine = engine_at({"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
+        with engine:
+            yield engine
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def new_table_name(prefix: str = "knight-test") -> str:

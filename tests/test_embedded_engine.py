@@ -10,8 +10,6 @@ lane), where the test asserts what DynamoDB does.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,46 +17,14 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import engine_at, new_table_name
+from conftest import new_table_name
 
-from knight.engine import Engine, _port_is_free
+from knight.engine import Engine
 from knight.model import Model
 from knight.table import create_table, delete_table
 
 SAME_AS_MOTO = "compares the layer's answers with moto's own, which differ from DynamoDB's in details (sets, paging)"
 INSIDE = "inspects the embedded engine's own state (moto's tables and iterators) or moves its clock"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def plain_moto() -> Iterator[Engine]:
-    """moto's own server, as installed, in a process of its own: the behaviour the layer fixes."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while _port_is_free("127.0.0.1", port):
-            assert server.poll() is None, "moto's server exited"
-            assert time.monotonic() < deadline, "moto's server did not start"
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}"
-        engine = engine_at({"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
-        with engine:
-            yield engine
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 @pytest.fixture(params=["moto", "knight"])

@@ -20,6 +20,7 @@ from knight.stream import (
     dead_letter_queue_name,
 )
 from knight.stream.processor import STREAM_META
+from knight.stream.runner import BEHIND_AFTER
 from knight.table import describe_table
 
 _REPORT_EVERY = 5.0
@@ -31,30 +32,75 @@ def _stats_line(processor: StreamProcessor) -> str:
         text = f"{name}: {stats.records} records"
         if stats.dead_lettered:
             text += f", {stats.dead_lettered} to the dead-letter queue"
+        if stats.last_sequence is not None:
+            text += f", last {stats.last_sequence}"
         if stats.lag is not None:
             text += f", lag {stats.lag:.2f} s"
         if stats.waiting:
             text += f", WAITING ({stats.waiting})"
+        if stats.behind is not None:
+            text += f", BEHIND (a record {stats.behind:.0f} s old is not handled)"
         parts.append(text)
     return "; ".join(parts)
+
+
+def _show_status(processor: StreamProcessor) -> None:
+    stuck = []
+    try:
+        for name in processor.stats:
+            checkpoints = processor.checkpoints.shards(name, processor.runner.stream_arn)
+            last = ", ".join(c.sequence_number or "-" for c in checkpoints.values()) or "nothing handled yet"
+            age = processor.runner.behind(name)
+            if age is None:
+                state = "up to date"
+            else:
+                state = f"behind: the oldest record not handled is {age:.1f} s old"
+                if age >= BEHIND_AFTER:
+                    stuck.append(name)
+            click.echo(f"{name:<7} last record handled {last}; {state}")
+    finally:
+        processor.close()
+    if stuck:
+        raise click.exceptions.Exit(1)
 
 
 @click.command("stream")
 @click.option("--once", is_flag=True, help="Handle what the stream holds now, then exit.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=XP_SETTINGS.batch_size, show_default=True)
-@click.option("--batching-window", type=click.FloatRange(0, 300), default=0.0, show_default=True,
-              help="Seconds to keep reading to fill a batch.")
-@click.option("--max-retries", type=click.IntRange(-1), default=3, show_default=True,
-              help="Retries of a failing record before it goes to the dead-letter queue (-1: no limit).")
-@click.option("--max-record-age", type=click.FloatRange(min=1), default=None,
-              help="Seconds after which an unhandled record goes to the dead-letter queue (default: never).")
+@click.option(
+    "--batching-window",
+    type=click.FloatRange(0, 300),
+    default=0.0,
+    show_default=True,
+    help="Seconds to keep reading to fill a batch.",
+)
+@click.option(
+    "--max-retries",
+    type=click.IntRange(-1),
+    default=3,
+    show_default=True,
+    help="Retries of a failing record before it goes to the dead-letter queue (-1: no limit).",
+)
+@click.option(
+    "--max-record-age",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Seconds after which an unhandled record goes to the dead-letter queue (default: never).",
+)
 @click.option("--no-bisect", is_flag=True, help="Retry failing batches whole instead of halving them.")
 @click.option("--no-search", is_flag=True, help="Keep xp only; do not index for search.")
+@click.option(
+    "--status",
+    is_flag=True,
+    help="Show each consumer's checkpoint and how far behind the stream it is, then exit "
+    "(1 when one is stuck); works beside a running `knight up` in the same folder.",
+)
 @pass_context
 def stream(
     ctx: Context,
     *,
     once: bool,
+    status: bool,
     batch_size: int,
     batching_window: float,
     max_retries: int,
@@ -86,6 +132,9 @@ def stream(
     processor = build_stream_processor(
         engine, ctx.model, ctx.table, settings=StreamSettings(xp=xp, search=search, search_enabled=not no_search)
     )
+    if status:
+        _show_status(processor)
+        return
     for line in processor.describe():
         click.echo(line)
     if once:
@@ -147,9 +196,11 @@ def search_query(ctx: Context, text: tuple[str, ...], entity_type: str | None, l
             return
         for hit in hits:
             values = hit.values
-            name = values.get("name") or " ".join(
-                str(values[f]) for f in ("firstName", "lastName") if values.get(f)
-            ) or values.get("id", "")
+            name = (
+                values.get("name")
+                or " ".join(str(values[f]) for f in ("firstName", "lastName") if values.get(f))
+                or values.get("id", "")
+            )
             click.echo(f"{hit.score:7.2f}  {hit.entity_type:<8} {values.get('id', '')}  {name}")
             if hit.snippet:
                 click.echo(f"         {hit.snippet}")

@@ -74,12 +74,11 @@ def _decode(image: Mapping[str, Any], record: StreamRecord, part: str) -> dict[s
     try:
         return from_dynamodb(dict(image))
     except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as exc:
-        raise PoisonRecordError(
-            f"record {record.sequence_number}: its {part} is not DynamoDB JSON ({exc})"
-        ) from None
+        raise PoisonRecordError(f"record {record.sequence_number}: its {part} is not DynamoDB JSON ({exc})") from None
 
 
-def _epoch(value: Any) -> float | None:
+def epoch(value: Any) -> float | None:
+    """Seconds since 1970 of an ApproximateCreationDateTime (boto3 gives a datetime, Lambda a number)."""
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, int | float):
@@ -99,9 +98,7 @@ def parse_record(raw: Mapping[str, Any]) -> StreamRecord:
         raise MalformedEventError("a stream record needs 'dynamodb.SequenceNumber', a string of digits")
     name = raw.get("eventName")
     if name not in EVENT_NAMES:
-        raise MalformedEventError(
-            f"record {sequence}: eventName is {name!r}, expected one of {', '.join(EVENT_NAMES)}"
-        )
+        raise MalformedEventError(f"record {sequence}: eventName is {name!r}, expected one of {', '.join(EVENT_NAMES)}")
     keys = body.get("Keys")
     if not isinstance(keys, Mapping) or not keys:
         raise MalformedEventError(f"record {sequence}: 'dynamodb.Keys' is missing")
@@ -113,7 +110,7 @@ def parse_record(raw: Mapping[str, Any]) -> StreamRecord:
         keys_json=keys,
         new_image_json=new if isinstance(new, Mapping) else None,
         old_image_json=old if isinstance(old, Mapping) else None,
-        created_at=_epoch(body.get("ApproximateCreationDateTime")),
+        created_at=epoch(body.get("ApproximateCreationDateTime")),
         size_bytes=int(body.get("SizeBytes", 0) or 0),
         source_arn=raw.get("eventSourceARN") if isinstance(raw.get("eventSourceARN"), str) else None,
         raw=raw,

@@ -32,10 +32,10 @@ from knight.stream.dead_letters import (
     DeadLetterQueue,
     failure_message,
 )
-from knight.stream.records import StreamRecord, parse_record
+from knight.stream.records import StreamRecord, epoch, parse_record
 from knight.stream.results import BatchResult, RecordFailure, error_code, is_transient
 from knight.stream.settings import SourceSettings
-from knight.stream.shards import RecordsTrimmed, Shard, ShardReader, list_shards
+from knight.stream.shards import RecordsTrimmed, Shard, ShardReader, list_shards, oldest_pending
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -52,6 +52,15 @@ _UNLIMITED_RETRIES_PER_PASS = 10
 
 SHARD_REFRESH = 10.0
 """Seconds a shard listing is reused: DescribeStream allows only a few calls a second per account."""
+
+WATCH_EVERY = 30.0
+"""Seconds between checks, while a consumer finds nothing to do, that the stream has nothing for it."""
+
+BEHIND_AFTER = 120.0
+"""Age in seconds of an unhandled record at which an idle consumer counts as stuck behind the stream.
+
+Above a minute: DynamoDB Local rounds a record's creation time down to the minute.
+"""
 
 
 @dataclass
@@ -78,6 +87,8 @@ class ConsumerStats:
     """Why the consumer is waiting (an outage), None when it is not."""
     errors: int = 0
     last_error: str | None = None
+    behind: float | None = None
+    """Age of the oldest record not handled yet, when an idle consumer last looked (None: up to date)."""
 
 
 class _Stopped(Exception):
@@ -163,10 +174,16 @@ class StreamRunner:
     def _run(self, consumer: Consumer) -> None:
         stats = self.stats[consumer.name]
         failures = 0
+        watched = time.monotonic()
         while not self._stop.is_set():
             try:
                 handled = self._poll_consumer(consumer)
                 failures = 0
+                if handled:
+                    watched = time.monotonic()
+                elif time.monotonic() - watched >= WATCH_EVERY:
+                    watched = time.monotonic()
+                    self._watch(consumer)
             except _Stopped:
                 break
             except Exception as exc:
@@ -180,6 +197,46 @@ class StreamRunner:
                 continue
             if not handled:
                 self._stop.wait(consumer.settings.poll_interval)
+
+    def behind(self, consumer_name: str) -> float | None:
+        """Age in seconds of the oldest record the consumer has not handled; None when it is up to date.
+
+        Read with new iterators from the consumer's checkpoints, independently
+        of the iterators the consumer itself holds.
+        """
+        consumer = next(c for c in self.consumers if c.name == consumer_name)
+        done = self.checkpoints.shards(consumer.name, self.stream_arn)
+        oldest: float | None = None
+        for shard in self._list_shards():
+            checkpoint = done.get(shard.shard_id, ShardCheckpoint())
+            if checkpoint.finished:
+                continue
+            if checkpoint.sequence_number is None and consumer.settings.starting_position == "LATEST":
+                continue
+            record = oldest_pending(self.streams, self.stream_arn, shard, checkpoint.sequence_number)
+            if record is None:
+                continue
+            created = epoch(record.get("dynamodb", {}).get("ApproximateCreationDateTime"))
+            age = max(0.0, self.clock() - created) if created is not None else 0.0
+            oldest = age if oldest is None else max(oldest, age)
+        return oldest
+
+    def _watch(self, consumer: Consumer) -> None:
+        """An idle consumer with old records waiting is stuck: say so, and read again from its checkpoint."""
+        stats = self.stats[consumer.name]
+        age = self.behind(consumer.name)
+        stuck = age is not None and age >= BEHIND_AFTER
+        if stuck:
+            log.warning(
+                "stream consumer %s is behind the stream (a record %.0f s old is not handled); "
+                "reading again from its checkpoint",
+                consumer.name,
+                age,
+            )
+            self._readers[consumer.name].clear()
+        elif stats.behind is not None:
+            log.warning("stream consumer %s has caught up", consumer.name)
+        stats.behind = age if stuck else None
 
     def poll_once(self) -> dict[str, int]:
         """One pass of every consumer over every ready shard, in this thread; records handled by consumer.
@@ -230,7 +287,10 @@ class StreamRunner:
             reader = readers.get(shard.shard_id)
             if reader is None:
                 reader = ShardReader(
-                    self.streams, self.stream_arn, shard, checkpoint.sequence_number,
+                    self.streams,
+                    self.stream_arn,
+                    shard,
+                    checkpoint.sequence_number,
                     consumer.settings.starting_position,
                 )
                 readers[shard.shard_id] = reader
@@ -320,8 +380,13 @@ class StreamRunner:
             attempts += 1
             if settings.max_retries is not None and attempts > settings.max_retries:
                 self._dead_letter(
-                    consumer, shard, records,
-                    condition=RETRIES_EXHAUSTED, code=failure.code, reason=failure.reason, attempts=attempts,
+                    consumer,
+                    shard,
+                    records,
+                    condition=RETRIES_EXHAUSTED,
+                    code=failure.code,
+                    reason=failure.reason,
+                    attempts=attempts,
                 )
                 return
             if settings.max_retries is None and not self._patient and attempts > _UNLIMITED_RETRIES_PER_PASS:
@@ -342,8 +407,13 @@ class StreamRunner:
             count += 1
         if count:
             self._dead_letter(
-                consumer, shard, records[:count], condition=RECORD_TOO_OLD, code="STREAM_RECORD_TOO_OLD",
-                reason=f"not handled within the maximum record age of {age:g} s", attempts=0,
+                consumer,
+                shard,
+                records[:count],
+                condition=RECORD_TOO_OLD,
+                code="STREAM_RECORD_TOO_OLD",
+                reason=f"not handled within the maximum record age of {age:g} s",
+                attempts=0,
             )
         return records[count:]
 
@@ -359,15 +429,26 @@ class StreamRunner:
         attempts: int,
     ) -> None:
         message = failure_message(
-            consumer=consumer.name, table=self.table, stream_arn=self.stream_arn, shard_id=shard.shard_id,
-            records=records, condition=condition, code=code, reason=reason, attempts=attempts,
+            consumer=consumer.name,
+            table=self.table,
+            stream_arn=self.stream_arn,
+            shard_id=shard.shard_id,
+            records=records,
+            condition=condition,
+            code=code,
+            reason=reason,
+            attempts=attempts,
             key_names=self.key_names,
         )
         # Lose no event: the checkpoint moves past the range only once the queue has it.
         self._until_done(consumer, lambda: self.dead_letters.send(message))
         log.warning(
             "stream %s: %d record(s) %s..%s sent to the dead-letter queue: %s",
-            consumer.name, len(records), records[0].sequence_number, records[-1].sequence_number, reason,
+            consumer.name,
+            len(records),
+            records[0].sequence_number,
+            records[-1].sequence_number,
+            reason,
         )
         self.stats[consumer.name].dead_lettered += len(records)
         self._save(consumer, shard, ShardCheckpoint(records[-1].sequence_number))
@@ -384,8 +465,12 @@ class StreamRunner:
                 "streamArn": self.stream_arn,
             },
             "knight": {
-                "consumer": consumer.name, "table": self.table, "code": "STREAM_RECORDS_TRIMMED",
-                "reason": str(trimmed), "sequenceNumbers": [], "keys": [],
+                "consumer": consumer.name,
+                "table": self.table,
+                "code": "STREAM_RECORDS_TRIMMED",
+                "reason": str(trimmed),
+                "sequenceNumbers": [],
+                "keys": [],
             },
         }
         self._until_done(consumer, lambda: self.dead_letters.send(message))

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
 
+REOPEN_WHEN_QUIET = 30.0
+"""Seconds of empty reads after which a reader opens a new iterator at its position.
+
+An iterator that answers nothing forever looks exactly like a quiet stream: an
+engine that loses track of it (moto did, after every cancelled transaction)
+or a shard whose iterator went stale would silence the consumer for good. A
+new iterator from the checkpoint costs one request and sees every record.
+"""
+
 
 class RecordsTrimmed(Exception):
     """Records after the checkpoint are gone (older than the stream keeps): some were never handled."""
@@ -105,8 +114,11 @@ class ShardReader:
         self.position = after
         self.starting_position: StartingPosition = starting_position
         self._iterator: str | None = None
+        self._quiet_since: float | None = None
         self.exhausted = False
         """The shard is closed and was read to its end."""
+        self.reopened = 0
+        """How often a quiet iterator was replaced by a new one at the position."""
 
     def _new_iterator(self) -> str:
         kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": self.shard.shard_id}
@@ -155,6 +167,7 @@ class ShardReader:
             records.extend(got)
             if got:
                 self.position = got[-1]["dynamodb"]["SequenceNumber"]
+                self._quiet_since = None
             next_iterator = response.get("NextShardIterator")
             if not next_iterator:
                 self.exhausted = True
@@ -162,9 +175,35 @@ class ShardReader:
                 break
             self._iterator = next_iterator
             if not got:
+                now = clock()
+                if self._quiet_since is None:
+                    self._quiet_since = now
+                elif now - self._quiet_since >= REOPEN_WHEN_QUIET:
+                    self._quiet_since = now
+                    self._iterator = None  # the next read opens one after self.position
+                    self.reopened += 1
+            if not got:
                 if clock() >= deadline:
                     break
                 sleep(min(0.05, max(0.0, deadline - clock())))
             elif clock() >= deadline:
                 break
         return records
+
+
+def oldest_pending(
+    streams: DynamoDBStreamsClient, stream_arn: str, shard: Shard, after: str | None
+) -> dict[str, Any] | None:
+    """The first record after ``after`` (from the shard's start when None), read with a new iterator.
+
+    What a consumer has not handled yet, seen independently of the consumer's
+    own iterator: None when it is up to date.
+    """
+    reader = ShardReader(streams, stream_arn, shard, after)
+    for _ in range(5):  # an open shard may answer empty pages before its records
+        if reader.exhausted:
+            return None
+        got = reader.read(1)
+        if got:
+            return got[0]
+    return None
