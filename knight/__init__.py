@@ -10,6 +10,7 @@ from knight.errors import (
     ModelError,
     NotFoundError,
     RefusedError,
+    ThrottledError,
     ValidationError,
 )
 from knight.model import Model, load_model
@@ -25,6 +26,7 @@ __all__ = [
     "ModelError",
     "NotFoundError",
     "RefusedError",
+    "ThrottledError",
     "ValidationError",
     "load_model",
 ]

@@ -56,6 +56,12 @@ class EngineError(KnightError):
     code = "ENGINE_UNAVAILABLE"
 
 
+class ThrottledError(EngineError):
+    """DynamoDB kept refusing work for lack of capacity; waiting and trying again cures it."""
+
+    code = "THROTTLED"
+
+
 class RefusedError(KnightError):
     """A command refused to run, for safety, until it is confirmed."""
 

@@ -23,6 +23,8 @@ What each record does:
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,7 +33,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBu
 from botocore.exceptions import ClientError
 
 from knight.data.batch import from_dynamodb, to_dynamodb
-from knight.errors import AggregateTargetMissingError, ConflictError
+from knight.errors import AggregateTargetMissingError, ConflictError, ThrottledError
 from knight.model import Model
 from knight.stream.aggregate import XP, BoundAggregate, LedgerState, SumAggregate, encode_ledger
 from knight.stream.records import StreamRecord
@@ -39,6 +41,9 @@ from knight.stream.results import BatchResult, RecordFailure, error_code, is_tra
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+_THROTTLE_ATTEMPTS = 10
+"""BatchGetItem rounds for keys DynamoDB left unprocessed before the batch waits as an outage."""
 
 APPLIED = "applied"
 UNCHANGED = "unchanged"
@@ -161,9 +166,7 @@ class XpHandler:
             else:
                 ledger[entry] = want
             total = state.total - (have or 0) + (want or 0)
-            if batch.update(
-                target, state=state, total=total, ledger=ledger, source_key=source_key, sequence=sequence
-            ):
+            if batch.update(target, state=state, total=total, ledger=ledger, source_key=source_key, sequence=sequence):
                 return APPLIED
         raise ConflictError(f"{where}: the {agg.target.name} kept changing; it is tried again later")
 
@@ -272,7 +275,10 @@ class XpHandler:
         found: dict[str, dict[str, Any]] = {}
         request: dict[str, Any] = {self.deps.table: {"Keys": _unique(wanted), "ConsistentRead": True}}
         client = self.deps.dynamodb
-        for _ in range(10):
+        for attempt in range(_THROTTLE_ATTEMPTS):
+            if attempt:
+                # A throttled partition: back off (full jitter) before asking for the rest again.
+                time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
             response = client.batch_get_item(RequestItems=request)
             for raw in response.get("Responses", {}).get(self.deps.table, []):
                 item = from_dynamodb(dict(raw))
@@ -281,7 +287,8 @@ class XpHandler:
             if not request:
                 break
         else:
-            raise ConflictError("DynamoDB kept keys unprocessed; the table is throttled, tried again later")
+            # An outage, not a failure: the runner waits and tries the batch again, never dead-letters it.
+            raise ThrottledError("DynamoDB kept keys unprocessed; the table is throttled, tried again later")
         return [found.get(self.fingerprint(key)) for key in keys]
 
     def fingerprint(self, item: dict[str, Any]) -> str:
@@ -429,9 +436,7 @@ class _Batch:
             try:
                 self._flush(update)
             except Exception as exc:
-                failures.append(
-                    RecordFailure(update.first_sequence, error_code(exc), str(exc), is_transient(exc))
-                )
+                failures.append(RecordFailure(update.first_sequence, error_code(exc), str(exc), is_transient(exc)))
         return failures
 
     def _flush(self, update: _Staged) -> None:
@@ -455,4 +460,3 @@ def _unique(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _show(key: dict[str, Any]) -> str:
     return "/".join(str(value) for value in key.values())
-
