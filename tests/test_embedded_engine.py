@@ -397,3 +397,22 @@ def test_read_answers_carry_every_attribute_type_as_moto_writes_them(
             table.close()
     assert answers[0] == answers[1]
     assert answers[1][0] == item
+
+
+@pytest.mark.embedded_only(INSIDE)
+def test_a_shard_keeps_at_most_its_size_limit_of_records(knight_table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    from knight.embedded import streams
+
+    monkeypatch.setattr(streams.SETTINGS, "max_bytes", 20_000)
+    first = None
+    for n in range(100):
+        knight_table.db.put_item(**knight_table.put(f"p{n}", condition=None, text="x" * 500)["Put"])
+        if first is None:
+            first = knight_table.read()[0]["dynamodb"]["SequenceNumber"]
+    shard = _moto_table(knight_table.name).stream_shard
+    kept = sum(len(record.text) for record in shard.items)
+    assert 0 < kept <= 20_000 and len(shard.items) < 100
+    knight_table.iterator = knight_table.new_iterator("TRIM_HORIZON")
+    oldest = knight_table.read()[0]
+    assert oldest["dynamodb"]["Keys"]["pk"]["S"] == f"p{100 - len(shard.items)}"
+    assert cancelled(lambda: knight_table.new_iterator("AT_SEQUENCE_NUMBER", first)) == "TrimmedDataAccessException"

@@ -1,17 +1,23 @@
 """DynamoDB Streams as DynamoDB keeps them: no record for a write that changes nothing, records
-trimmed after the retention period, iterators that expire.
+trimmed after the retention period, iterators that expire, memory that stays bounded.
 
 moto (measured on 5.2) writes a MODIFY record for a write that changes nothing, two
 INSERT records for an UpdateItem that creates its item, keeps every record forever
-and every shard iterator it ever issued (one per GetRecords, each holding 630
-random characters), so a long-running `knight up` grows without bound. This layer:
+as nested Python objects (tens of kilobytes each for a student with a long xp
+ledger) and every shard iterator it ever issued (one per GetRecords, each holding
+630 random characters), so a long-running `knight up` grows without bound. This layer:
 
 - drops a record whose old and new images are equal, as DynamoDB does;
 - lets a writer hold records back (``held``) and publish them once its write is whole,
   so a reader never sees a record of a write that is later undone;
-- trims records older than ``SETTINGS.retention`` (24 hours, as DynamoDB), keeping
-  sequence numbers stable; an iterator into trimmed records answers
-  TrimmedDataAccessException, as DynamoDB's does;
+- keeps each record as the JSON text GetRecords answers with, and answers GetRecords
+  by joining those texts;
+- trims records older than ``SETTINGS.retention`` (24 hours, as DynamoDB), and the
+  oldest ones while the shard holds more than ``SETTINGS.max_bytes`` of them (one
+  machine is not DynamoDB's storage: 64 MB holds minutes of records at full load,
+  and the stream consumers stay milliseconds behind), keeping sequence numbers
+  stable; an iterator into trimmed records answers TrimmedDataAccessException, as
+  DynamoDB's does;
 - expires iterators after 15 minutes (ExpiredIteratorException) and keeps at most
   ``SETTINGS.max_iterators``, oldest out first.
 """
@@ -19,6 +25,7 @@ random characters), so a long-running `knight up` grows without bound. This laye
 from __future__ import annotations
 
 import base64
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +36,9 @@ from typing import Any
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import StreamRecord, StreamShard
+from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
 ITERATOR_LIFETIME = 15 * 60.0
 """Seconds a shard iterator stays valid in DynamoDB Streams."""
@@ -43,6 +52,8 @@ class StreamSettings:
     """How long records and iterators live. moto's state is per process, and so are these."""
 
     retention: float = RETENTION
+    max_bytes: int = 64 * 1024 * 1024
+    """Most bytes of records a shard keeps; the oldest go first."""
     iterator_lifetime: float = ITERATOR_LIFETIME
     max_iterators: int = 10_000
     clock: Callable[[], float] = field(default=time.time)
@@ -66,6 +77,15 @@ class TrimmedDataAccess(JsonRESTError):
         )
 
 
+@dataclass(frozen=True)
+class Record:
+    """One stream record, kept as the JSON text GetRecords answers with."""
+
+    sequence: int
+    created: float
+    text: str
+
+
 def _trimmed(shard: StreamShard) -> int:
     """How many records were trimmed from the front of the shard."""
     return int(getattr(shard, "_knight_trimmed", 0))
@@ -81,17 +101,25 @@ def end(shard: StreamShard) -> int:
     return horizon(shard) + len(shard.items)
 
 
+def _bytes(shard: StreamShard) -> int:
+    return int(getattr(shard, "_knight_bytes", 0))
+
+
 def trim(shard: StreamShard) -> None:
-    """Drop the records older than the retention period."""
+    """Drop the records older than the retention period, and the oldest beyond the size limit."""
+    records: list[Record] = shard.items  # type: ignore[assignment]
     cutoff = SETTINGS.clock() - SETTINGS.retention
+    size = _bytes(shard)
     count = 0
-    for record in shard.items:
-        if getattr(record, "_knight_created", cutoff) >= cutoff:
+    for record in records:
+        if record.created >= cutoff and size <= SETTINGS.max_bytes:
             break
+        size -= len(record.text)
         count += 1
     if count:
-        del shard.items[:count]
+        del records[:count]
         shard._knight_trimmed = _trimmed(shard) + count  # type: ignore[attr-defined]
+        shard._knight_bytes = size  # type: ignore[attr-defined]
 
 
 def _images_equal(old: Item | None, new: Item | None) -> bool:
@@ -108,12 +136,17 @@ def add(shard: StreamShard, old: Item | None, new: Item | None) -> None:
     if held is not None:
         held.append((old, new))
         return
-    trim(shard)
     event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
     view = shard.table.stream_specification["StreamViewType"]  # type: ignore[index]
-    record = StreamRecord(shard.table, view, event, old, new, end(shard))
-    record._knight_created = SETTINGS.clock()  # type: ignore[attr-defined]
-    shard.items.append(record)
+    sequence = end(shard)
+    body = StreamRecord(shard.table, view, event, old, new, sequence).record
+    created = SETTINGS.clock()
+    # DynamoDB Streams' JSON carries the creation time as seconds since 1970.
+    body["dynamodb"]["ApproximateCreationDateTime"] = round(created, 3)
+    record = Record(sequence, created, dynamo_json_dump(body))
+    shard.items.append(record)  # type: ignore[arg-type]
+    shard._knight_bytes = _bytes(shard) + len(record.text)  # type: ignore[attr-defined]
+    trim(shard)
 
 
 @contextmanager
@@ -135,11 +168,25 @@ def held(shard: StreamShard | None) -> Iterator[list[tuple[Item | None, Item | N
         shard._knight_held = outer  # type: ignore[attr-defined]
 
 
-def get(shard: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+def get(shard: StreamShard, start: int, quantity: int) -> list[Record]:
     index = start - horizon(shard)
     if index < 0:
         raise TrimmedDataAccess()
-    return [record.to_json() for record in shard.items[index : index + quantity]]
+    records: list[Record] = shard.items[index : index + quantity]  # type: ignore[assignment]
+    return records
+
+
+def read(iterator: ShardIterator, limit: int) -> tuple[ShardIterator, list[Record]]:
+    """GetRecords: up to ``limit`` records from the iterator, and the iterator after them."""
+    shard = iterator.stream_shard
+    trim(shard)
+    records = get(shard, iterator.sequence_number, limit)
+    if records:
+        following = ShardIterator(iterator.streams_backend, shard, "AFTER_SEQUENCE_NUMBER", records[-1].sequence)
+    else:
+        following = ShardIterator(iterator.streams_backend, shard, "AT_SEQUENCE_NUMBER", iterator.sequence_number)
+    iterator.streams_backend.shard_iterators[following.arn] = following
+    return following, records
 
 
 def _prune(backend: DynamoDBStreamsBackend) -> None:
@@ -193,17 +240,28 @@ def install() -> None:
         iterator = self.shard_iterators.get(iterator_arn)
         if iterator is None:
             raise ExpiredIterator()
-        trim(iterator.stream_shard)
-        return iterator.get(limit)
+        following, records = read(iterator, limit)
+        return {"NextShardIterator": following.arn, "Records": [json.loads(r.text) for r in records]}
+
+    def handler_get_records(self: DynamoDBStreamsHandler) -> str:
+        # The answer is the records' own JSON texts, joined: nothing is parsed or serialized again.
+        _prune(self.backend)
+        iterator = self.backend.shard_iterators.get(self._get_param("ShardIterator"))
+        if iterator is None:
+            raise ExpiredIterator()
+        following, records = read(iterator, int(self._get_param("Limit") or 1000))
+        texts = ",".join(record.text for record in records)
+        return f'{{"NextShardIterator":{json.dumps(following.arn)},"Records":[{texts}]}}'
 
     def shard_add(self: StreamShard, old: Item | None, new: Item | None) -> None:
         add(self, old, new)
 
-    def shard_get(self: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+    def shard_get(self: StreamShard, start: int, quantity: int) -> list[Record]:
         return get(self, start, quantity)
 
     ShardIterator.__init__ = iterator_init  # type: ignore[method-assign]
     DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
     DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
+    DynamoDBStreamsHandler.get_records = handler_get_records  # type: ignore[method-assign,assignment]
     StreamShard.add = shard_add  # type: ignore[method-assign]
-    StreamShard.get = shard_get  # type: ignore[method-assign]
+    StreamShard.get = shard_get  # type: ignore[method-assign,assignment]
