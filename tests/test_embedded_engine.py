@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -416,3 +417,26 @@ def test_a_shard_keeps_at_most_its_size_limit_of_records(knight_table: Table, mo
     oldest = knight_table.read()[0]
     assert oldest["dynamodb"]["Keys"]["pk"]["S"] == f"p{100 - len(shard.items)}"
     assert cancelled(lambda: knight_table.new_iterator("AT_SEQUENCE_NUMBER", first)) == "TrimmedDataAccessException"
+
+
+def _tracked_items(engine: Engine) -> int:
+    """How many item objects moto's dashboard lists: every one it ever made, unless the layer stops it."""
+    with urllib.request.urlopen(f"{engine.dynamodb_url}/moto-api/data.json", timeout=30) as answer:
+        return len(json.load(answer).get("dynamodb", {}).get("Item", []))
+
+
+@pytest.mark.embedded_only(INSIDE)
+def test_moto_keeps_no_object_after_its_table_lets_go(plain_moto: Engine, engine: Engine, model: Model) -> None:
+    counts = []
+    for on in (plain_moto, engine):
+        table = Table(on, model)
+        try:
+            before = _tracked_items(on)
+            for n in range(50):  # one item, written 50 times
+                table.db.put_item(**table.put("same", condition=None, n=str(n))["Put"])
+            counts.append(_tracked_items(on) - before)
+        finally:
+            table.close()
+    moto, knight = counts
+    assert moto >= 50, "moto: every item object it ever made is kept for its dashboard"
+    assert knight == 0

@@ -10,7 +10,8 @@ behaviour beside the fix, so the layer can shrink when moto changes:
   UpdateItem made whole, ClientRequestToken honoured;
 - ``streams``: no record for a write that changes nothing, retention, iterator expiry;
 - ``partitions``: Queries that read one partition, not the whole table;
-- ``responses``: read answers written as plain JSON, not through moto's slow serializer.
+- ``responses``: read answers written as plain JSON, not through moto's slow serializer;
+- ``instances``: no list of every object moto ever made (the memory of a long run).
 
 ``install`` applies them once, to the moto versions they were tested with.
 """
@@ -50,8 +51,9 @@ def _apply() -> None:
             f"the embedded engine is tested with moto {low[0]}.{low[1]}.x; this is moto {shown}: "
             f"pip install 'moto[server,dynamodb,sqs]>={low[0]}.{low[1]},<{high[0]}.{high[1]}'"
         )
-    from knight.embedded import partitions, responses, streams, writes
+    from knight.embedded import instances, partitions, responses, streams, writes
 
+    instances.install()
     partitions.install()
     responses.install()
     streams.install()

@@ -10,7 +10,8 @@ order, filters, projections, limits and paging stay moto's.
 
 Writes that moto makes outside the hooked paths (PartiQL, imports, restores,
 UpdateTable) are not followed: ``forget`` drops the maps and the next Query
-rebuilds them from the table.
+rebuilds them from the table. A GetItem of a missing item no longer leaves an
+empty partition behind in moto's table for good.
 """
 
 from __future__ import annotations
@@ -138,6 +139,18 @@ def install() -> None:
     original_put = Table.put_item
     original_delete = Table.delete_item
     original_query = Table.query
+    original_get = Table.get_item
+
+    def get_item(
+        self: Table,
+        hash_key: DynamoType,
+        range_key: DynamoType | None = None,
+        projection_expression: list[list[str]] | None = None,
+    ) -> Item | None:
+        # moto's items are a defaultdict: looking up a missing partition would add an empty one, for good.
+        if range_key is not None and hash_key not in self.items:
+            return None
+        return original_get(self, hash_key, range_key, projection_expression)
 
     def put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
         item = original_put(self, item_attrs, *args, **kwargs)
@@ -178,6 +191,7 @@ def install() -> None:
         finally:
             del self.all_items
 
+    Table.get_item = get_item  # type: ignore[method-assign]
     Table.put_item = put_item  # type: ignore[method-assign]
     Table.delete_item = delete_item  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
