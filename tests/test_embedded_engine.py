@@ -348,19 +348,22 @@ def test_records_are_trimmed_after_the_retention_period(knight_table: Table, clo
     assert code == "TrimmedDataAccessException"
 
 
-def test_a_failed_update_changes_nothing(knight_table: Table) -> None:
-    knight_table.db.put_item(**knight_table.put("big", condition=None, name="x")["Put"])
-    knight_table.read()
+def test_a_failed_update_changes_nothing(on: Table, side: str) -> None:
+    on.db.put_item(**on.put("big", condition=None, name="x")["Put"])
+    on.read()
     huge = "y" * 300_000
     with pytest.raises(ClientError) as caught:
-        knight_table.db.update_item(
-            TableName=knight_table.name, Key=knight_table.key("big"), UpdateExpression="SET a = :v, b = :v",
+        on.db.update_item(
+            TableName=on.name, Key=on.key("big"), UpdateExpression="SET a = :v, b = :v",
             ExpressionAttributeValues={":v": {"S": huge}},
         )  # fmt: skip
     assert caught.value.response["Error"]["Code"] == "ValidationException"
-    item = knight_table.db.get_item(TableName=knight_table.name, Key=knight_table.key("big"))["Item"]
+    item = on.db.get_item(TableName=on.name, Key=on.key("big"))["Item"]
+    if side == "moto":
+        assert "a" in item, "moto keeps the half of the update it applied before the item grew too big"
+        return
     assert set(item) == {"pk", "sk", "gsi1_pk", "gsi1_sk", "name"}
-    assert knight_table.read() == []
+    assert on.read() == []
 
 
 @pytest.mark.embedded_only(SAME_AS_MOTO)
