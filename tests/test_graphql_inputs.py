@@ -85,6 +85,12 @@ CASES: list[Any] = [
         id="invalid-email",
     ),
     pytest.param(
+        ADD_STUDENT,
+        lambda _: {"s": {"firstName": "x\ud800", "lastName": "B", "email": "lone@example.com"}},
+        "VALIDATION",
+        id="lone-surrogate",  # no UTF-8 encoding; DynamoDB Local would store it, DynamoDB refuses it
+    ),
+    pytest.param(
         "mutation($c: CourseInput!) { addCourse(CourseInput: $c) { id } }",
         lambda _: {"c": {"name": "x", "trackId": "nope"}},
         "VALIDATION",

@@ -10,8 +10,21 @@ from decimal import Decimal
 _EMAIL = re.compile(r"^[^@\s#]+@[^@\s#]+\.[^@\s#]+$")
 
 
+def _utf8(text: str) -> None:
+    """DynamoDB stores strings as UTF-8: a lone surrogate (half of a UTF-16 pair) has no encoding."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = ord(text[exc.start])
+        raise ValueError(
+            f"contains U+{bad:04X} at position {exc.start}, which is not a character (not UTF-8)"
+        ) from None
+
+
 def check_value(field_type: str, value: object) -> object:
     """Return ``value`` in its stored form, or raise ValueError saying why it is wrong."""
+    if isinstance(value, str):
+        _utf8(value)
     if field_type == "id":
         if not isinstance(value, str):
             raise ValueError(f"expected an id (a UUID string), got {type(value).__name__}")
