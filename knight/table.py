@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -13,11 +14,23 @@ from knight.artifacts import create_table_params
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import WaiterConfigTypeDef
 from knight.engine import Engine
-from knight.errors import ConflictError, NotFoundError
+from knight.errors import ConflictError, NotFoundError, ValidationError
 from knight.failures import engine_errors
 from knight.model import Model
 
 _WAIT: WaiterConfigTypeDef = {"Delay": 1, "MaxAttempts": 300}
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+"""DynamoDB's rule for table names (moto accepts any)."""
+
+
+def check_table_name(name: str) -> str:
+    """``name`` if DynamoDB accepts it as a table name; ValidationError saying the rule otherwise."""
+    if not _TABLE_NAME.fullmatch(name):
+        raise ValidationError(
+            f"{name!r} is not a DynamoDB table name: 3 to 255 characters, each a letter, a digit, '_', '.' or '-'"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -119,7 +132,7 @@ def create_table(engine: Engine, model: Model, name: str | None = None) -> tuple
     Returns the table and whether this call created it. An existing table that
     differs from the model is an error, never silently accepted.
     """
-    name = name or model.table_name
+    name = check_table_name(model.table_name if name is None else name)
     client = engine.dynamodb()
     created = False
     with engine_errors(engine, name):

@@ -23,6 +23,7 @@ from design_layout import check_item
 
 from knight.data.batch import from_dynamodb
 from knight.engine import Engine
+from knight.errors import ValidationError
 from knight.graphql.queries import EXPLORE_DB
 from knight.model import Model, default_model_path
 from knight.table import create_table, delete_table, describe_table
@@ -308,3 +309,19 @@ def test_up_on_a_configured_endpoint_starts_nothing(
             process.kill()
         create_table(engine, model, name)
         delete_table(engine, name)
+
+
+@pytest.mark.parametrize("name", ["", "x", "ab", "has space", "a" * 256, "table/name"])
+def test_a_table_name_dynamodb_refuses_is_refused_before_anything_is_done(
+    engine: Engine, model: Model, endpoint_env: dict[str, str], name: str
+) -> None:
+    commands = [["--table", name, "table", "create"], ["--table", name, "purge", "--yes"]]
+    if name:  # KNIGHT_TABLE too (click reads an empty variable as unset)
+        endpoint_env["KNIGHT_TABLE"] = name
+        commands.append(["seed"])
+    for args in commands:
+        line = assert_one_line_error(run(*args, env=endpoint_env, check=False), "VALIDATION")
+        assert "is not a DynamoDB table name" in line
+    with pytest.raises(ValidationError):
+        create_table(engine, model, name)
+    assert name not in engine.dynamodb().list_tables()["TableNames"]

@@ -9,6 +9,7 @@ import click
 
 from knight.engine import DEFAULT_PORT, Engine
 from knight.model import Model, load_model
+from knight.table import check_table_name
 
 
 @dataclass
@@ -28,7 +29,8 @@ class Context:
 
     @property
     def table(self) -> str:
-        return self.table_override or self.model.table_name
+        """--table (or KNIGHT_TABLE) when given, even empty, else the model's; checked against DynamoDB's rule."""
+        return check_table_name(self.model.table_name if self.table_override is None else self.table_override)
 
     def engine(self, *, announce: bool = True) -> Engine:
         """The engine, started on first use and closed when the command ends."""
