@@ -325,3 +325,33 @@ def test_a_table_name_dynamodb_refuses_is_refused_before_anything_is_done(
     with pytest.raises(ValidationError):
         create_table(engine, model, name)
     assert name not in engine.dynamodb().list_tables()["TableNames"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4, id="binary"),
+        pytest.param(json.dumps({"Item": {"pk": {"S": "t#1"}, "sk": {"S": "t#1"}}}).encode("utf-16"), id="utf-16"),
+    ],
+)
+def test_an_import_file_that_is_not_utf8_text_is_one_line_and_writes_nothing(
+    engine: Engine, model: Model, endpoint_env: dict[str, str], tmp_path: Path, content: bytes
+) -> None:
+    name = new_table_name()
+    create_table(engine, model, name)
+    try:
+        path = tmp_path / "items.jsonl"
+        path.write_bytes(content)
+        endpoint_env["KNIGHT_TABLE"] = name
+        line = assert_one_line_error(run("import", str(path), "--yes", env=endpoint_env, check=False), "VALIDATION")
+        assert f"{path}:1: not UTF-8 text" in line
+        assert engine.dynamodb().scan(TableName=name)["Count"] == 0
+    finally:
+        delete_table(engine, name)
+
+
+def test_a_model_file_that_is_not_utf8_text_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "model.yaml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    line = assert_one_line_error(run("--model", str(path), "access-patterns", check=False), "MODEL_INVALID")
+    assert f"{path}: not UTF-8 text" in line

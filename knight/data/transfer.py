@@ -58,11 +58,18 @@ def read_export(path: Path, key_names: list[str]) -> list[dict[str, Any]]:
         raise NotFoundError(f"{path}: no such file")
     items: list[dict[str, Any]] = []
     seen: dict[tuple[str, ...], int] = {}
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            where = f"{path}:{number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValidationError(
+                    f"{where}: not UTF-8 text (byte {exc.start} of the line is {raw[exc.start]:#04x}); "
+                    "an export is UTF-8 JSON lines, as `knight export` writes"
+                ) from None
             if not line.strip():
                 continue
-            where = f"{path}:{number}"
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:

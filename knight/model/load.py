@@ -43,6 +43,10 @@ def load_model(path: Path | str | None = None) -> Model:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the model file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ModelError(
+            f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x}); a model file is YAML"
+        ) from None
     return parse_model(text, path)
 
 
