@@ -203,13 +203,16 @@ def test_http_mistakes_get_their_status(engine: Engine, doors: Callable[[str, st
         wrong_type = door.send("POST", headers={"Content-Type": "text/plain"}, body=b"{ getTracks { id } }")
         not_json = door.send("POST", headers={"Content-Type": "application/json"}, body=b"{ getTracks")
         a_batch = door.send("POST", headers={"Content-Type": "application/json"}, body=b"[]")
+        too_deep = door.send("POST", headers={"Content-Type": "application/json"}, body=b"[" * 49_000 + b"]" * 49_000)
+        deep_variables = door.get({"query": "{ getTracks { id } }", "variables": "[" * 2_000 + "]" * 2_000})
         put = door.send("PUT")
         no_query = door.post("")
         unparsable = door.post("{ getTracks { id }")
         unknown_field = door.post("{ getTracks { size } }")
     assert (by_get.status, by_get.codes) == (405, ["METHOD_NOT_ALLOWED"])
     assert (wrong_type.status, wrong_type.codes) == (415, ["UNSUPPORTED_MEDIA_TYPE"])
-    assert [(a.status, a.codes) for a in (not_json, a_batch, no_query)] == [(400, ["BAD_REQUEST"])] * 3
+    answers = (not_json, a_batch, no_query, too_deep, deep_variables)
+    assert [(a.status, a.codes) for a in answers] == [(400, ["BAD_REQUEST"])] * 5
     assert put.status == 405
     assert (unparsable.status, unparsable.codes) == (400, ["GRAPHQL_PARSE_FAILED"])
     assert (unknown_field.status, unknown_field.codes) == (400, ["GRAPHQL_VALIDATION_FAILED"])

@@ -86,8 +86,8 @@ class GraphQLHttp:
             return error_response(400, message, BAD_REQUEST)
         try:
             variables = json.loads(request.query["variables"]) if request.query.get("variables") else None
-        except ValueError:
-            return error_response(400, "the 'variables' parameter is not JSON", BAD_REQUEST)
+        except (ValueError, RecursionError):
+            return error_response(400, "the 'variables' parameter is not JSON (or nests too deep)", BAD_REQUEST)
         result = await self.executor.execute(query, variables, request.query.get("operationName"), read_only=True)
         return _answer(result)
 
@@ -101,6 +101,8 @@ class GraphQLHttp:
             payload = json.loads(request.body)
         except ValueError:
             return error_response(400, "the body is not JSON", BAD_REQUEST)
+        except RecursionError:
+            return error_response(400, "the body nests deeper than a JSON parser allows", BAD_REQUEST)
         if not isinstance(payload, dict):
             message = "the body must be one JSON object with 'query' (batches are not supported)"
             return error_response(400, message, BAD_REQUEST)
