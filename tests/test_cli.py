@@ -355,3 +355,8 @@ def test_a_model_file_that_is_not_utf8_text_is_one_line(tmp_path: Path) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     line = assert_one_line_error(run("--model", str(path), "access-patterns", check=False), "MODEL_INVALID")
     assert f"{path}: not UTF-8 text" in line
+
+
+def test_a_seed_scale_past_the_limit_is_refused_at_once() -> None:
+    done = run("seed", "--scale", "100000", env=clean_environment(), check=False)
+    assert done.returncode == 2 and "100000 is not in the range 1<=x<=200" in done.stderr

@@ -11,7 +11,7 @@ from design_layout import check_item
 
 from knight.data.batch import BatchWriter, from_dynamodb, put_request, to_dynamodb
 from knight.data.purge import purge
-from knight.data.seed import generate, seed_items, seed_table
+from knight.data.seed import MAX_SCALE, generate, seed_items, seed_table
 from knight.data.transfer import export_items, import_items
 from knight.engine import Engine
 from knight.errors import EngineError, NotFoundError, ValidationError
@@ -142,3 +142,13 @@ def test_writes_that_never_go_through_fail_loudly(engine: Engine, model: Model, 
     with pytest.raises(EngineError, match="5 of 5 writes stayed unprocessed after 3 attempts"):
         writer.write(put_request(item) for item in items)
     assert len(fake.calls) == 3
+
+
+def test_seeding_a_missing_table_fails_before_generating(
+    engine: Engine, model: Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import knight.data.seed as seed_module
+
+    monkeypatch.setattr(seed_module, "generate", lambda *_, **__: pytest.fail("generated before checking the table"))
+    with pytest.raises(NotFoundError):
+        seed_table(engine, model, "knight-test-no-such-table", scale=MAX_SCALE, show_progress=False)

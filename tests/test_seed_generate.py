@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 import pytest
 from design_layout import check_item
 
-from knight.data.seed import generate, seed_items
+from knight.data.seed import MAX_SCALE, generate, parts, seed_items
 from knight.errors import ValidationError
 from knight.model import Model
 
@@ -88,7 +88,14 @@ def test_every_item_follows_the_design_layout(model: Model) -> None:
     assert len(keys) == len(set(keys)), "no two items share a key"
 
 
-@pytest.mark.parametrize("scale", [0, -1, 1.5])
-def test_scale_below_one_is_rejected(scale: object) -> None:
-    with pytest.raises(ValidationError, match="scale"):
-        generate(scale)  # type: ignore[arg-type]
+@pytest.mark.parametrize("scale", [0, -1, 1.5, MAX_SCALE + 1, 100_000])
+def test_a_scale_outside_1_to_the_limit_is_rejected_before_any_work(scale: object) -> None:
+    with pytest.raises(ValidationError, match=f"from 1 to {MAX_SCALE}"):
+        generate(scale, on_part=lambda _: pytest.fail("generation started"))  # type: ignore[arg-type]
+
+
+def test_generation_reports_each_part_as_it_goes() -> None:
+    reported: list[int] = []
+    data = generate(2, on_part=reported.append)
+    assert len(reported) == parts(2)
+    assert parts(2) == sum(1 for entity, _ in data.items if entity in ("track", "student"))

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import click
 
-from knight.data.seed import DEFAULT_RANDOM_SEED
+from knight.data.seed import DEFAULT_RANDOM_SEED, MAX_SCALE
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -45,10 +45,10 @@ def seed_options(when: str = "") -> Callable[[F], F]:
         )(command)
         return click.option(
             "--scale",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_SCALE),
             default=1,
             show_default=True,
-            help=f"Multiplies tracks and students, and with them everything else{when}.",
+            help=f"Multiplies tracks and students, and with them everything else{when}; at most {MAX_SCALE}.",
         )(command)
 
     return add

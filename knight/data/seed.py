@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,10 +71,27 @@ class SeedData:
         return len(self.items)
 
 
-def generate(scale: int = 1, random_seed: int = DEFAULT_RANDOM_SEED) -> SeedData:
-    """Make the seed's field values; pure and deterministic."""
-    if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
-        raise ValidationError(f"scale must be a whole number of 1 or more, got {scale!r}")
+MAX_SCALE = 200
+"""The largest seed scale: about 140,000 items, generated in memory and written in minutes."""
+
+
+def parts(scale: int) -> int:
+    """How many parts (tracks and students) the seed of this scale has."""
+    return 24 * scale
+
+
+def generate(
+    scale: int = 1, random_seed: int = DEFAULT_RANDOM_SEED, *, on_part: Callable[[int], object] | None = None
+) -> SeedData:
+    """Make the seed's field values; pure and deterministic.
+
+    ``on_part`` is called with 1 after each of the seed's ``parts(scale)`` parts (a track or a student).
+    """
+    if not isinstance(scale, int) or isinstance(scale, bool) or not 1 <= scale <= MAX_SCALE:
+        raise ValidationError(
+            f"scale must be a whole number from 1 to {MAX_SCALE} (about {700 * MAX_SCALE:,} items), got {scale!r}"
+        )
+    report = on_part or (lambda _: None)
     rng = random.Random(random_seed)
     fake = Faker("en_US")
     fake.seed_instance(random_seed)
@@ -91,6 +108,7 @@ def generate(scale: int = 1, random_seed: int = DEFAULT_RANDOM_SEED) -> SeedData
         name = topic if t < len(TRACK_TOPICS) else f"{topic} {t // len(TRACK_TOPICS) + 1}"
         data.add("track", {"id": track_id, "name": name})
         tracks.append(track_id)
+        report(1)
         for _ in range(rng.randint(1, 11)):
             course_id = new_id()
             course_name = f"{fake.catch_phrase()} ({topic.lower()})"
@@ -129,6 +147,7 @@ def generate(scale: int = 1, random_seed: int = DEFAULT_RANDOM_SEED) -> SeedData
             n += 1
         emails.add(email.lower())
         data.add("student", {"id": student_id, "firstName": first, "lastName": last, "email": email, "xp": 0})
+        report(1)
         for track_id in rng.sample(tracks, k=rng.randint(0, min(2, len(tracks)))):
             data.add("preference", {"studentId": student_id, "trackId": track_id})
         for course_id, chapters in rng.sample(courses, k=rng.randint(1, min(3, len(courses)))):
@@ -177,9 +196,13 @@ def seed_table(
     show_progress: bool | None = None,
 ) -> SeedData:
     """Generate the seed and write it with BatchWriteItem; return what was written."""
-    data = generate(scale, random_seed)
+    describe_table(engine, table)  # a missing table fails here, before any work
+    making = progress_bar("generating", parts(scale), enabled=show_progress, unit=" parts")
+    try:
+        data = generate(scale, random_seed, on_part=making.update)
+    finally:
+        making.close()
     items = [to_dynamodb(item) for item in seed_items(model, data)]
-    describe_table(engine, table)  # a missing table fails here, before any write
     bar = progress_bar("seeding", len(items), enabled=show_progress)
     writer = BatchWriter(engine.dynamodb(), table, on_written=bar.update)
     try:
