@@ -8,8 +8,9 @@ ledger) and every shard iterator it ever issued (one per GetRecords, each holdin
 630 random characters), so a long-running `knight up` grows without bound. This layer:
 
 - drops a record whose old and new images are equal, as DynamoDB does;
-- lets a writer hold records back (``held``) and publish them once its write is whole,
-  so a reader never sees a record of a write that is later undone;
+- lets a writer silence the records of its steps (``muted``) and publish one record per
+  item once its write is whole, so a reader never sees a record of a write that is
+  later undone;
 - keeps each record as the JSON text GetRecords answers with, compressed (a fifth of
   the size), and answers GetRecords by joining those texts;
 - trims records older than ``SETTINGS.retention`` (24 hours, as DynamoDB), and the
@@ -141,9 +142,7 @@ def add(shard: StreamShard, old: Item | None, new: Item | None) -> None:
     """Write one record for a change of one item (nothing when nothing changed)."""
     if (old is None and new is None) or _images_equal(old, new):
         return
-    held: list[tuple[Item | None, Item | None]] | None = getattr(shard, "_knight_held", None)
-    if held is not None:
-        held.append((old, new))
+    if getattr(shard, "_knight_muted", False):
         return
     event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
     view = shard.table.stream_specification["StreamViewType"]  # type: ignore[index]
@@ -159,22 +158,20 @@ def add(shard: StreamShard, old: Item | None, new: Item | None) -> None:
 
 
 @contextmanager
-def held(shard: StreamShard | None) -> Iterator[list[tuple[Item | None, Item | None]]]:
-    """Collect the records written inside the block instead of publishing them.
+def muted(shard: StreamShard | None) -> Iterator[None]:
+    """Drop the records written inside the block; the caller publishes its own with ``add``.
 
-    The caller decides what to publish (with ``add``) once its write is whole.
-    Holds nest: records added after the inner block ends go to the outer one.
+    A mute nests: records added after an inner block ends are still dropped by the outer one.
     """
     if shard is None:
-        yield []
+        yield
         return
-    outer = getattr(shard, "_knight_held", None)
-    collected: list[tuple[Item | None, Item | None]] = []
-    shard._knight_held = collected  # type: ignore[attr-defined]
+    outer = getattr(shard, "_knight_muted", False)
+    shard._knight_muted = True  # type: ignore[attr-defined]
     try:
-        yield collected
+        yield
     finally:
-        shard._knight_held = outer  # type: ignore[attr-defined]
+        shard._knight_muted = outer  # type: ignore[attr-defined]
 
 
 def get(shard: StreamShard, start: int, quantity: int) -> list[Record]:

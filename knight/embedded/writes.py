@@ -160,8 +160,9 @@ def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str
                 continue
             before = step.table.get_item(step.hash_value, step.range_value)
             # Put and Delete replace the stored object; only Update changes it in place.
-            undo.append(_Undo(step.table, step.hash_value, step.range_value, copy.deepcopy(before)))
-            with streams.held(step.table.stream_shard):
+            kept = copy.deepcopy(before) if step.operation == "Update" else before
+            undo.append(_Undo(step.table, step.hash_value, step.range_value, kept))
+            with streams.muted(step.table.stream_shard):
                 _apply(backend, step)
             after = step.table.get_item(step.hash_value, step.range_value)
             published.append((step.table, undo[-1].before, after))
@@ -186,7 +187,7 @@ def update_item(
     hash_value, range_value = backend.get_keys_value(table, key)
     before = copy.deepcopy(table.get_item(hash_value, range_value))
     try:
-        with streams.held(table.stream_shard):
+        with streams.muted(table.stream_shard):
             item: Item = original(backend, table_name, key, *args, **kwargs)
     except Exception:
         _store(table, hash_value, range_value, before)
