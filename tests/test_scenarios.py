@@ -44,6 +44,8 @@ class Up:
     table: str
     search_folder: Path
     process: subprocess.Popen[str]
+    env: dict[str, str]
+    """The environment `knight up` runs in: another knight command in it sees the same table and state."""
 
     def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
         request = urllib.request.Request(
@@ -107,7 +109,7 @@ def up(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]
     variables = dict(pair.split("=", 1) for pair in exports.group(1).split())
     client = engine_at(variables)
     try:
-        yield Up(url.group(1), client, table, state / folder.group(1), process)
+        yield Up(url.group(1), client, table, state / folder.group(1), process, {**env, **variables})
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -202,6 +204,11 @@ def test_a_session_of_mixed_requests_leaves_xp_and_search_exact(up: Up, model: M
         return xp_problems(model, items) + search_problems(model, items, index)
 
     assert _settled(problems) == []
+    status = subprocess.run(
+        [sys.executable, "-m", "knight", "stream", "--status"], cwd=up.search_folder.parent,
+        env=up.env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert status.returncode == 0 and status.stdout.count("up to date") == 2, status.stdout + status.stderr
     read = "query($id: String!) { getStudent(id: $id) { xp } }"
     assert {s: up.ok(read, id=s)["getStudent"]["xp"] for s in (ada, grace, late)} == {ada: 250, grace: 7, late: 0}
     newest = f"v{latest[max(latest)]}"
