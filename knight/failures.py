@@ -13,7 +13,7 @@ from botocore.exceptions import (
 )
 
 from knight.engine import Engine
-from knight.errors import EngineError, KnightError, NotFoundError
+from knight.errors import EngineError, KnightError, NotFoundError, ValidationError
 
 
 @contextmanager
@@ -37,6 +37,9 @@ def engine_errors(engine: Engine, table: str | None = None) -> Iterator[None]:
             raise NotFoundError(
                 f"table {table} does not exist at {engine.describe()}; run `knight table create`"
             ) from None
+        if code == "ValidationException":
+            # DynamoDB checked the request itself (an item grown past 400 KB by an update, say).
+            raise ValidationError(f"DynamoDB refused the request as invalid: {message}") from None
         raise EngineError(f"DynamoDB refused the request ({code}): {message}") from None
     except BotoCoreError as exc:
         raise EngineError(f"talking to {engine.describe()} failed: {exc}") from None

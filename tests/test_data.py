@@ -66,18 +66,33 @@ def test_export_purge_import_round_trips_exactly(engine: Engine, model: Model, t
 GOOD = {"pk": {"S": "t#1"}, "sk": {"S": "t#1"}, "entityType": {"S": "track"}, "name": {"S": "A"}}
 
 
+def _item(**changes: Any) -> str:
+    """An export line: a track item at a new key with some attributes changed."""
+    return json.dumps({"Item": {**GOOD, "pk": {"S": "t#2"}, "sk": {"S": "t#2"}, **changes}})
+
+
 @pytest.mark.parametrize(
     ("bad_line", "problem"),
     [
         ("{not json", "not JSON"),
         (json.dumps({"pk": {"S": "t#2"}}), 'expected an object {"Item"'),
-        (
-            json.dumps({"Item": {"pk": {"S": "t#2"}, "sk": {"S": "t#2"}, "n": {"Q": "1"}}}),
-            "attribute 'n' is not DynamoDB JSON",
-        ),
-        (json.dumps({"Item": {"pk": {"S": "t#2"}}}), "key attribute 'sk'"),
-        (json.dumps({"Item": {"pk": {"N": "2"}, "sk": {"S": "x"}}}), "key attribute 'pk'"),
+        (_item(n={"Q": "1"}), "n: 'Q' is not a DynamoDB type"),
+        (json.dumps({"Item": {"pk": {"S": "t#2"}}}), "sk: the table's key attribute is missing"),
+        (json.dumps({"Item": {"pk": {"N": "2"}, "sk": {"S": "x"}}}), "pk: a key attribute is a string"),
         (json.dumps({"Item": GOOD}), "repeats the key of line 1"),
+        # DynamoDB's own rules, which the embedded engine does not all apply.
+        (_item(n={"N": "abc"}), "n: 'abc' is not a number"),
+        (_item(n={"N": "1" * 39}), "at most 38 significant digits"),
+        (_item(n={"N": "1E+126"}), "at most 38 significant digits"),
+        (_item(n={"N": "NaN"}), "no NaN"),
+        (_item(pk={"S": "p" * 3000}), "pk: 3,000 bytes; DynamoDB takes a partition key of at most 2,048"),
+        (_item(sk={"S": "é" * 600}), "sk: 1,200 bytes; DynamoDB takes a sort key of at most 1,024"),
+        (_item(gsi1_pk={"S": ""}), "gsi1_pk: a key attribute cannot be an empty string"),
+        (_item(text={"S": "x" * 410_000}), "bytes; DynamoDB stores items of at most 409,600"),
+        (_item(tags={"SS": []}), "an empty set"),
+        (_item(tags={"NS": ["1", "1.0"]}), "repeats one"),
+        (_item(name={"S": "x\ud800"}), "U+D800 at position 1 is half of a UTF-16 pair"),
+        (_item(flag={"BOOL": "yes"}), "BOOL takes true or false"),
     ],
 )
 def test_a_malformed_import_file_writes_nothing(
@@ -90,6 +105,19 @@ def test_a_malformed_import_file_writes_nothing(
         import_items(engine, table, path, show_progress=False)
     assert str(caught.value).startswith(f"{path}:3: ")
     assert problem in str(caught.value)
+    assert scan_all(engine, table) == []
+
+
+@pytest.mark.parametrize("bad", [{"N": "abc"}, {"S": "k" * 3000}], ids=["not-a-number", "3000-byte-key"])
+def test_line_500_of_a_large_import_breaking_dynamodbs_rules_writes_nothing(
+    engine: Engine, table: str, tmp_path: Path, bad: dict[str, str]
+) -> None:
+    lines = [{**GOOD, "pk": {"S": f"t#{n}"}, "sk": {"S": f"t#{n}"}} for n in range(499)]
+    lines.append({**GOOD, "pk": {"S": "t#last"}, **({"sk": bad} if "S" in bad else {"name": bad})})
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(json.dumps({"Item": item}) + "\n" for item in lines))
+    with pytest.raises(ValidationError, match=f"^{path}:500: "):
+        import_items(engine, table, path, show_progress=False)
     assert scan_all(engine, table) == []
 
 

@@ -75,6 +75,26 @@ CASES: list[Any] = [
     pytest.param(ADD_PROGRESS, lambda w: _progress(w, xp="lots"), "BAD_USER_INPUT", id="wrong-type-variable"),
     pytest.param(ADD_PROGRESS, lambda w: _progress(w, xp=12.5), "VALIDATION", id="fractional-xp"),
     pytest.param(ADD_PROGRESS, lambda w: _progress(w, xp=-5), "VALIDATION", id="negative-xp"),
+    pytest.param(ADD_PROGRESS, lambda w: _progress(w, xp=1e40), "VALIDATION", id="xp-1e40"),
+    pytest.param(ADD_PROGRESS, lambda w: _progress(w, xp=1e308), "VALIDATION", id="xp-1e308"),
+    pytest.param(
+        ADD_STUDENT,
+        lambda _: {"s": {"firstName": "A", "lastName": "B", "email": "a" * 60_000 + "@example.com"}},
+        "VALIDATION",
+        id="email-past-the-key-size",  # a key of DynamoDB's is at most 2,048 bytes
+    ),
+    pytest.param(
+        ADD_STUDENT,
+        lambda _: {"s": {"firstName": "\u200b\u200d\ufeff", "lastName": "B", "email": "zw@example.com"}},
+        "VALIDATION",
+        id="name-of-invisible-characters",
+    ),
+    pytest.param(
+        ADD_STUDENT,
+        lambda _: {"s": {"firstName": "A", "lastName": "B", "email": "nul\u0000@example.com"}},
+        "VALIDATION",
+        id="email-with-nul",
+    ),
     pytest.param(
         'mutation { addTrack(TrackInput: {name: "  "}) { id } }', lambda _: None, "VALIDATION", id="blank-name"
     ),
@@ -179,3 +199,12 @@ def test_bad_input_is_refused_with_its_code_and_writes_nothing(
         assert (answer.status, answer.data) == (200, None)
         assert answer.errors[0]["path"]
     assert scan(engine, world["table"]) == before
+
+
+@pytest.mark.parametrize("door_name", DOORS)
+def test_a_uuid_in_another_spelling_reads_the_canonical_item(world: dict[str, Any], door_name: str) -> None:
+    door: Door = make_door(door_name, *world["doors"])
+    spelled = uuid.UUID(world["course"])
+    for given in (spelled.hex, spelled.urn, str(spelled).upper()):
+        answer = door.post("query($id: String!) { getCourse(id: $id) { id } }", {"id": given})
+        assert answer.data == {"getCourse": {"id": world["course"]}}, answer.json

@@ -9,7 +9,7 @@ import pytest
 
 from knight.access import Cost
 from knight.engine import Engine
-from knight.errors import NotFoundError
+from knight.errors import NotFoundError, ValidationError
 from knight.model import Model
 from knight.repositories import Repositories
 
@@ -157,3 +157,23 @@ def test_saving_with_the_course_reads_the_pointer_from_the_table(repos: Reposito
     assert (saved["latest"], saved["content"]) == (2, "second draft")
     with pytest.raises(NotFoundError):
         repos.chapters.update(chapter["id"], "elsewhere", course_id=str(uuid.uuid4()))
+
+
+@pytest.mark.parametrize("spelling", [lambda i: i.hex, lambda i: i.urn, lambda i: "{" + str(i).upper() + "}"])
+def test_an_id_in_any_uuid_spelling_is_stored_and_read_canonically(
+    repos: Repositories, world: dict[str, Any], spelling: Any
+) -> None:
+    track = uuid.UUID(world["track"]["id"])
+    course = repos.courses.add(spelling(track), "Spelled another way")
+    assert course["trackId"] == str(track)
+    assert repos.courses.get(spelling(uuid.UUID(course["id"])))["id"] == course["id"]
+    assert course["id"] in {c["id"] for c in repos.courses.of_track(str(track))}
+
+
+def test_an_item_past_400_kb_is_refused_before_anything_is_written(
+    repos: Repositories, engine: Engine, table: str
+) -> None:
+    before = engine.dynamodb().scan(TableName=table)["Items"]
+    with pytest.raises(ValidationError, match=r"DynamoDB stores items of at most 409,600"):
+        repos.tracks.add("x" * 420_000)
+    assert engine.dynamodb().scan(TableName=table)["Items"] == before

@@ -8,21 +8,21 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer
 
 from knight.errors import EngineError
+from knight.limits import serialize
 
 BATCH_SIZE = 25
 """DynamoDB's limit of write requests in one BatchWriteItem."""
 
 WriteRequest = dict[str, Any]
-_serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
 def to_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
     """A Python item in DynamoDB JSON ({"S": ...}, {"N": ...})."""
-    return {name: _serializer.serialize(value) for name, value in item.items()}
+    return serialize(item)
 
 
 def from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:

@@ -14,17 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from knight.data.batch import BatchWriter, put_request
 from knight.data.progress import progress_bar
 from knight.data.purge import scan_pages
 from knight.engine import Engine
 from knight.errors import NotFoundError, ValidationError
 from knight.failures import engine_errors
+from knight.limits import KeyRule, check_item, key_rules
 from knight.table import describe_table
-
-_deserializer = TypeDeserializer()
 
 
 def export_items(engine: Engine, table: str, path: Path, *, show_progress: bool | None = None) -> int:
@@ -51,8 +48,8 @@ def export_items(engine: Engine, table: str, path: Path, *, show_progress: bool 
     return count
 
 
-def read_export(path: Path, key_names: list[str]) -> list[dict[str, Any]]:
-    """Every item of an export file, checked line by line; raise naming the first bad line."""
+def read_export(path: Path, keys: list[KeyRule]) -> list[dict[str, Any]]:
+    """Every item of an export file, checked line by line against DynamoDB's rules; raise naming the first bad line."""
     path = Path(path)
     if not path.is_file():
         raise NotFoundError(f"{path}: no such file")
@@ -77,17 +74,8 @@ def read_export(path: Path, key_names: list[str]) -> list[dict[str, Any]]:
             item = record.get("Item") if isinstance(record, dict) else None
             if not isinstance(item, dict) or not item:
                 raise ValidationError(f'{where}: expected an object {{"Item": {{...}}}} in DynamoDB JSON')
-            for name, value in item.items():
-                try:
-                    _deserializer.deserialize(value)
-                except (TypeError, ValueError, AttributeError, KeyError) as exc:
-                    raise ValidationError(f"{where}: attribute '{name}' is not DynamoDB JSON ({exc})") from None
-            key = []
-            for name in key_names:
-                value = item.get(name)
-                if not isinstance(value, dict) or not isinstance(value.get("S"), str) or not value["S"]:
-                    raise ValidationError(f"{where}: key attribute '{name}' is missing or not a string")
-                key.append(value["S"])
+            check_item(item, keys, where)
+            key = [item[rule.name]["S"] for rule in keys if rule.required]
             if tuple(key) in seen:
                 raise ValidationError(f"{where}: repeats the key of line {seen[tuple(key)]}")
             seen[tuple(key)] = number
@@ -98,8 +86,8 @@ def read_export(path: Path, key_names: list[str]) -> list[dict[str, Any]]:
 def import_items(engine: Engine, table: str, path: Path, *, show_progress: bool | None = None) -> int:
     """Write every item of an export file to the table; nothing is written if any line is bad."""
     info = describe_table(engine, table)
-    key_names = [info.partition_key] + ([info.sort_key] if info.sort_key else [])
-    items = read_export(path, key_names)
+    keys = key_rules((info.partition_key, info.sort_key), [(i.partition_key, i.sort_key) for i in info.indexes])
+    items = read_export(path, keys)
     bar = progress_bar("importing", len(items), enabled=show_progress)
     writer = BatchWriter(engine.dynamodb(), table, on_written=bar.update)
 

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from datetime import datetime
 from decimal import Decimal
 
-_EMAIL = re.compile(r"^[^@\s#]+@[^@\s#]+\.[^@\s#]+$")
+_EMAIL = re.compile(r"^[^@\s#\x00-\x1f\x7f]+@[^@\s#\x00-\x1f\x7f]+\.[^@\s#\x00-\x1f\x7f]+$")
+
+LARGEST_WHOLE = 2**53 - 1
+"""The largest whole number every JSON client (JavaScript's numbers) holds exactly."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters other than tab and line breaks: never part of a name or a text."""
+
+
+def _visible(text: str) -> bool:
+    """Whether any character shows: a letter, digit, punctuation or symbol, not only spaces or format marks."""
+    return any(unicodedata.category(ch)[0] in "LNPS" for ch in text)
 
 
 def _utf8(text: str) -> None:
@@ -29,25 +41,29 @@ def check_value(field_type: str, value: object) -> object:
         if not isinstance(value, str):
             raise ValueError(f"expected an id (a UUID string), got {type(value).__name__}")
         try:
-            uuid.UUID(value)
+            # One spelling per id, so that a read finds what a write stored under another one
+            # (no hyphens, braces, urn:uuid:, capitals).
+            return str(uuid.UUID(value.strip()))
         except ValueError:
             raise ValueError(f"'{value}' is not a UUID") from None
-        return value.lower()
     if field_type == "string":
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError("expected a non-empty string")
+        if not isinstance(value, str) or not _visible(value):
+            raise ValueError("expected a string with at least one visible character")
+        if bad := _CONTROL.search(value):
+            raise ValueError(f"contains the control character U+{ord(bad.group()):04X} at position {bad.start()}")
         return value
     if field_type == "email":
         if not isinstance(value, str) or not _EMAIL.match(value):
-            raise ValueError(f"'{value}' is not an email address such as ada@example.com")
+            raise ValueError(f"{value!r:.80} is not an email address such as ada@example.com")
         return value
     if field_type == "int":
         # Reads from DynamoDB give Decimal; a whole Decimal is as good as an int.
         if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
             raise ValueError(f"expected a whole number, got {value!r}")
         whole = int(value)
-        if whole < 0:
-            raise ValueError(f"expected a number of 0 or more, got {whole}")
+        if not 0 <= whole <= LARGEST_WHOLE:
+            shown = f"{whole:.3e}" if abs(whole) > LARGEST_WHOLE else str(whole)
+            raise ValueError(f"expected a whole number from 0 to {LARGEST_WHOLE:,} (2^53 - 1), got {shown}")
         return whole
     if field_type == "datetime":
         if not isinstance(value, str):

@@ -15,6 +15,7 @@ from knight.access import Catalog, Cost, Result
 from knight.engine import Engine
 from knight.errors import AlreadyExistsError, EngineError, KnightError, ValidationError
 from knight.failures import engine_errors
+from knight.limits import KeyRule, key_rules
 from knight.model import Entity, Model, Unique
 from knight.repositories.writes import TransactionConflict, Write, put_new
 
@@ -49,6 +50,7 @@ class Store:
         self.model = model
         self.table = table or model.table_name
         self.patterns = Catalog(model)
+        self.keys = model_key_rules(model)
         self.observer = observer
         self.conflict_attempts = conflict_attempts
         self.sleep = sleep
@@ -121,6 +123,8 @@ class Store:
         """
         if len(writes) > TRANSACTION_LIMIT:
             raise ValidationError(f"{len(writes)} writes do not fit one transaction (at most {TRANSACTION_LIMIT})")
+        for write in writes:
+            write.check(self.keys, label)
         items: list[dict[str, Any]] = [{write.action: write.params(self.table)} for write in writes]
         cost = Cost()
         try:
@@ -153,6 +157,7 @@ class Store:
 
         Returns the item after an update, before a delete, None after a put.
         """
+        write.check(self.keys, label)
         params = write.params(self.table)
         params["ReturnConsumedCapacity"] = "INDEXES"
         client = self.engine.dynamodb()
@@ -181,6 +186,15 @@ class Store:
             self._observe(label, cost)
         attributes = response.get("Attributes")
         return _plain_item(attributes) if attributes else None
+
+
+def model_key_rules(model: Model) -> list[KeyRule]:
+    """DynamoDB's key rules for the model's table and GSIs."""
+    table = model.table_index
+    return key_rules(
+        (table.partition_key, table.sort_key),
+        [(index.partition_key, index.sort_key) for index in model.secondary_indexes],
+    )
 
 
 def _cancelled(exc: ClientError, writes: Sequence[Write]) -> KnightError | ClientError:

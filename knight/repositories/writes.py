@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder
-from boto3.dynamodb.types import TypeSerializer
 
 from knight.errors import ConflictError, KnightError
+from knight.limits import KeyRule, check_item, check_values, serialize
 
 Action = Literal["Put", "Update", "Delete", "ConditionCheck"]
 Failure = Callable[[dict[str, Any] | None], KnightError]
 """Makes the error a failed condition means, given the item as it was when DynamoDB returns it."""
-
-_serializer = TypeSerializer()
 
 
 class TransactionConflict(ConflictError):
@@ -70,6 +68,17 @@ class Write:
             params["ExpressionAttributeValues"] = _dynamodb(values)
         return params
 
+    def check(self, keys: list[KeyRule], where: str) -> None:
+        """Raise ValidationError if DynamoDB would refuse what this write stores."""
+        if self.item is not None:
+            check_item(serialize(self.item, where), keys, where)
+        else:
+            # The key and what an update sets; the whole item's size only DynamoDB knows.
+            names = {rule.name for rule in keys}
+            stored = dict(self.key) | {name: value for name, value in (self.updates or {}).items() if name in names}
+            check_item(serialize(stored, where), [rule for rule in keys if rule.name in stored], where)
+            check_values(serialize(dict(self.updates or {}), where), where)
+
     def failed(self, old_item: dict[str, Any] | None) -> KnightError:
         if self.failure is None:
             return ConflictError(f"a condition on {dict(self.key)} failed; try again")
@@ -107,4 +116,4 @@ def delete(key: Mapping[str, Any], failure: Failure | None = None) -> Write:
 
 
 def _dynamodb(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in values.items()}
+    return serialize(values)

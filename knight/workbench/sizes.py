@@ -1,47 +1,23 @@
 """Item sizes as DynamoDB counts them, and items and bytes per partition of an index.
 
 DynamoDB bills reads and writes by item size: the UTF-8 length of every
-attribute name plus the size of its value. These rules follow the DynamoDB
-developer guide's "item sizes and formats" section.
+attribute name plus the size of its value, counted as ``knight.limits`` does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
+from knight.limits import item_bytes, serialize
 from knight.model import Index
 
 
-def _number_size(value: int | float | Decimal) -> int:
-    digits = Decimal(str(value)).normalize().as_tuple().digits
-    significant = len(digits) or 1
-    return (significant + 1) // 2 + 1
-
-
-def value_size(value: Any) -> int:
-    """Bytes DynamoDB counts for one attribute value."""
-    if value is None or isinstance(value, bool):
-        return 1
-    if isinstance(value, str):
-        return len(value.encode("utf-8"))
-    if isinstance(value, int | float | Decimal):
-        return _number_size(value)
-    if isinstance(value, bytes | bytearray):
-        return len(value)
-    if isinstance(value, Mapping):
-        return 3 + sum(len(str(k).encode("utf-8")) + value_size(v) + 1 for k, v in value.items())
-    if isinstance(value, set | frozenset | list | tuple):
-        return 3 + sum(value_size(v) + 1 for v in value)
-    raise TypeError(f"no DynamoDB size for {type(value).__name__}")
-
-
 def item_size(item: Mapping[str, Any]) -> int:
-    """Bytes of one item: attribute names plus values."""
-    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in item.items())
+    """Bytes of one item (Python values): attribute names plus values."""
+    return item_bytes(serialize(item))
 
 
 def partition_stats(items: Iterable[Mapping[str, Any]], index: Index) -> pd.DataFrame:
