@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,4 +32,7 @@ def lab(no_browser: bool, port: int) -> None:
     command = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={folder}", f"--port={port}"]
     if no_browser:
         command.append("--no-browser")
+    if os.geteuid() == 0:
+        # Containers run as root, and Jupyter refuses root unless told; it still listens on loopback only.
+        command.append("--allow-root")
     raise SystemExit(subprocess.call(command))
