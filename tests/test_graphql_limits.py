@@ -221,6 +221,66 @@ def test_http_mistakes_get_their_status(engine: Engine, doors: Callable[[str, st
     assert (by_get_query.status, by_get_query.codes) == (200, ["VALIDATION"])
 
 
+ADD_TRACK = b'{"query": "mutation { addTrack(TrackInput: {name: \\"from a web page\\"}) { id } }"}'
+
+
+@pytest.mark.parametrize("door_name", DOORS)
+def test_a_web_page_cannot_write_by_a_simple_cross_site_post(
+    engine: Engine, doors: Callable[[str, str], Door], door_name: str
+) -> None:
+    """A page may POST any body cross-site without a preflight only as text/plain, a form, or no type at all."""
+    door = doors("local", door_name)
+    calls = DynamoDBCalls(engine)
+    with calls.counting():
+        answers = [
+            door.send("POST", headers={"Origin": "https://evil.example", **headers}, body=body)
+            for headers, body in [
+                ({}, ADD_TRACK),
+                ({"Content-Type": "text/plain"}, ADD_TRACK),
+                ({"Content-Type": "application/x-www-form-urlencoded"}, b"query=" + ADD_TRACK),
+                ({"Content-Type": "multipart/form-data; boundary=x"}, ADD_TRACK),
+            ]
+        ]
+    assert [(a.status, a.codes) for a in answers] == [(415, ["UNSUPPORTED_MEDIA_TYPE"])] * 4
+    assert "application/json" in answers[0].errors[0]["message"]
+    assert calls.calls == []
+    graphql_type = door.send(
+        "POST", headers={"Content-Type": "application/graphql+json"}, body=b'{"query": "{ getTracks { id } }"}'
+    )
+    assert graphql_type.status == 200 and graphql_type.data["getTracks"]
+
+
+def test_requests_to_a_host_name_other_than_loopback_are_refused(
+    engine: Engine, doors: Callable[[str, str], Door]
+) -> None:
+    """DNS rebinding: a page's own name resolving to 127.0.0.1 reaches the port, but says its name in Host."""
+    door = doors("local", "http")
+    port = door.url.split(":")[2].split("/")[0]  # type: ignore[attr-defined]
+    calls = DynamoDBCalls(engine)
+    with calls.counting():
+        refused = [
+            door.post("{ getTracks { id } }", headers={"Host": f"{name}:{port}"})
+            for name in ("evil.example", "127.0.0.1.evil.example")
+        ]
+    assert [(a.status, a.codes) for a in refused] == [(403, ["HOST_NOT_ALLOWED"])] * 2
+    assert "KNIGHT_GRAPHQL_ALLOWED_HOSTS" in refused[0].errors[0]["message"]
+    assert calls.calls == []
+    for name in ("localhost", "127.0.0.1", "LOCALHOST."):
+        assert door.post("{ getTracks { id } }", headers={"Host": f"{name}:{port}"}).status == 200
+    settings = GraphQLSettings.from_environment({"KNIGHT_GRAPHQL_ALLOWED_HOSTS": "knight.internal, *.nope"})
+    assert settings.allowed_hosts == ("knight.internal", "*.nope")
+
+
+def test_production_mode_suggests_no_names_the_query_did_not_use(doors: Callable[[str, str], Door]) -> None:
+    local, production = doors("local", "http"), doors("production", "http")
+    typo = '{ getStudnt(id: "x") { id } }'
+    assert "Did you mean 'getStudent'" in local.post(typo).errors[0]["message"]
+    hidden = production.post(typo)
+    assert hidden.codes == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "getStudnt" in hidden.errors[0]["message"]
+    assert "getStudent'" not in hidden.body.decode() and "Did you mean" not in hidden.body.decode()
+
+
 def test_the_default_limits_let_explore_db_through_with_room() -> None:
     settings = GraphQLSettings()
     found = measure_document(build_schema(), parse(EXPLORE_DB), settings.list_size)["exploreDb"]

@@ -13,9 +13,13 @@ from knight.graphql.http import GraphQLHttp, HttpRequest, HttpResponse, cors_hea
 GRAPHQL_PATH = "/graphql"
 
 
-def create_app(executor: Executor, *, path: str = GRAPHQL_PATH) -> Starlette:
-    """An ASGI app over the executor; run it with any ASGI server (``knight serve`` uses uvicorn)."""
-    http = GraphQLHttp(executor)
+def create_app(executor: Executor, *, path: str = GRAPHQL_PATH, also_host: str | None = None) -> Starlette:
+    """An ASGI app over the executor; run it with any ASGI server (``knight serve`` uses uvicorn).
+
+    ``also_host`` is the address the server listens on: requests to it are allowed too,
+    unless it is a wildcard (0.0.0.0, ::), which says nothing about the names clients use.
+    """
+    http = GraphQLHttp(executor, also_host=also_host)
     settings = executor.settings
     limit = settings.max_body_bytes
 

@@ -9,6 +9,7 @@ traceback; only debug mode (never production) shows the internals.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from ariadne.format_error import get_error_extension
@@ -31,6 +32,7 @@ QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+HOST_NOT_ALLOWED = "HOST_NOT_ALLOWED"
 TIMEOUT = "TIMEOUT"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
@@ -42,9 +44,20 @@ def request_error(message: str, code: str) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code}}
 
 
-def format_error(error: GraphQLError, *, default_code: str, show_internals: bool) -> dict[str, Any]:
-    """The JSON form of a GraphQL error, with a code and no internals unless asked for."""
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+"""graphql-core's hint at names the schema has; production mode keeps the schema to itself."""
+
+
+def format_error(
+    error: GraphQLError, *, default_code: str, show_internals: bool, suggest: bool = True
+) -> dict[str, Any]:
+    """The JSON form of a GraphQL error, with a code and no internals unless asked for.
+
+    Without ``suggest`` (production mode) a message never names fields or types the query did not.
+    """
     formatted: dict[str, Any] = dict(error.formatted)
+    if not suggest:
+        formatted["message"] = _SUGGESTION.sub("", str(formatted["message"]))
     extensions: dict[str, Any] = dict(formatted.get("extensions") or {})
     original = _unwrap(error)
     if isinstance(original, KnightError):

@@ -176,7 +176,12 @@ class Executor:
         return response
 
     def _format(self, error: GraphQLError, default_code: str) -> dict[str, Any]:
-        return format_error(error, default_code=default_code, show_internals=self.settings.show_internals)
+        return format_error(
+            error,
+            default_code=default_code,
+            show_internals=self.settings.show_internals,
+            suggest=not self.settings.production,
+        )
 
 
 def whole_numbers(value: Any) -> Any:

@@ -1,10 +1,12 @@
 """GraphQL over HTTP, whatever carries it: the ASGI app and the Lambda handler both call ``handle``.
 
-POST takes a JSON body; GET takes ``query``, ``variables`` and
+POST takes a JSON body, sent as ``application/json`` (a type no web page can
+send to another site without the CORS preflight the settings decide); GET takes ``query``, ``variables`` and
 ``operationName`` parameters, runs queries only, and without a query serves
-the in-browser IDE (off in production). CORS headers follow the settings.
+the in-browser IDE (off in production). CORS headers follow the settings, and a request addressed to a host that is not
+allowed (loopback names by default) is refused before anything else.
 Status codes: 200 when the operation ran, 400 when the request never reached
-execution, 405/413/415 for the HTTP mistakes they name, 504 on timeout.
+execution, 403/405/413/415 for the HTTP mistakes they name, 504 on timeout.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ariadne.explorer import ExplorerGraphiQL
 
 from knight.graphql.errors import (
     BAD_REQUEST,
+    HOST_NOT_ALLOWED,
     METHOD_NOT_ALLOWED,
     REQUEST_TOO_LARGE,
     TIMEOUT,
@@ -29,7 +33,15 @@ from knight.graphql.queries import EXPLORE_DB
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 JSON_TYPE = "application/json"
-_STATUS_BY_CODE = {METHOD_NOT_ALLOWED: 405, REQUEST_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415, TIMEOUT: 504}
+POST_TYPES = (JSON_TYPE, "application/graphql+json")
+"""Media types a POST may carry; GraphQL over HTTP names both."""
+_STATUS_BY_CODE = {
+    HOST_NOT_ALLOWED: 403,
+    METHOD_NOT_ALLOWED: 405,
+    REQUEST_TOO_LARGE: 413,
+    UNSUPPORTED_MEDIA_TYPE: 415,
+    TIMEOUT: 504,
+}
 
 
 @dataclass(frozen=True)
@@ -56,13 +68,25 @@ class HttpResponse:
 class GraphQLHttp:
     """The HTTP protocol of the API over one executor."""
 
-    def __init__(self, executor: Executor, *, title: str = "knight: Sir learn a lot") -> None:
+    def __init__(
+        self, executor: Executor, *, title: str = "knight: Sir learn a lot", also_host: str | None = None
+    ) -> None:
         self.executor = executor
         self.settings = executor.settings
+        self.hosts = self.settings.allowed_hosts
+        if also_host and also_host not in ("0.0.0.0", "::", "") and "*" not in self.hosts:
+            self.hosts = (*self.hosts, also_host.strip("[]").lower())
         self._explorer = ExplorerGraphiQL(title=title, default_query=EXPLORE_DB).html(None)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         method = request.method.upper()
+        host = request.headers.get("host")
+        if host is not None and not host_allowed(self.hosts, host):
+            message = (
+                f"requests to host {host!r} are refused; this server answers "
+                f"{', '.join(self.hosts)} (set KNIGHT_GRAPHQL_ALLOWED_HOSTS to add names)"
+            )
+            return error_response(403, message, HOST_NOT_ALLOWED)
         cors = cors_headers(self.settings.cors_origins, request.headers.get("origin"), preflight=method == "OPTIONS")
         if method == "OPTIONS":
             return HttpResponse(204, {"Allow": ALLOWED_METHODS, **cors}, b"")
@@ -94,9 +118,10 @@ class GraphQLHttp:
     async def _post(self, request: HttpRequest) -> HttpResponse:
         if len(request.body) > self.settings.max_body_bytes:
             return too_large(self.settings.max_body_bytes)
-        content_type = request.headers.get("content-type", JSON_TYPE).split(";")[0].strip().lower()
-        if content_type != JSON_TYPE:
-            return error_response(415, f"POST the request as {JSON_TYPE}, not {content_type}", UNSUPPORTED_MEDIA_TYPE)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in POST_TYPES:
+            given = f"not {content_type}" if content_type else "with a Content-Type header"
+            return error_response(415, f"POST the request as {JSON_TYPE}, {given}", UNSUPPORTED_MEDIA_TYPE)
         try:
             payload = json.loads(request.body)
         except ValueError:
@@ -126,6 +151,17 @@ def cors_headers(allowed: tuple[str, ...], origin: str | None, *, preflight: boo
         headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
         headers["Access-Control-Max-Age"] = "600"
     return headers
+
+
+def host_allowed(allowed: tuple[str, ...], host: str) -> bool:
+    """Whether a Host header (a name or address, maybe with a port) is one of ``allowed``."""
+    if "*" in allowed:
+        return True
+    try:
+        name = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return False
+    return name is not None and name.rstrip(".").lower() in allowed
 
 
 def too_large(limit: int) -> HttpResponse:

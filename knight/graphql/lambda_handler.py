@@ -21,7 +21,7 @@ from knight.engine import Engine
 from knight.graphql.errors import BAD_REQUEST
 from knight.graphql.executor import Executor
 from knight.graphql.http import GraphQLHttp, HttpRequest, HttpResponse, error_response
-from knight.graphql.settings import PRODUCTION_VARIABLE, GraphQLSettings
+from knight.graphql.settings import HOSTS_VARIABLE, PRODUCTION_VARIABLE, GraphQLSettings
 from knight.model import load_model
 from knight.search.config import SearchSettings, open_search_index
 
@@ -86,7 +86,11 @@ def executor_from_environment(env: Mapping[str, str] | None = None) -> Executor:
     """The executor a deployed function uses, configured by its environment variables."""
     env = os.environ if env is None else env
     in_lambda = "AWS_LAMBDA_FUNCTION_NAME" in env
-    settings = GraphQLSettings.from_environment(env, production=None if PRODUCTION_VARIABLE in env else in_lambda)
+    # Behind API Gateway the Host is the API's own domain, and the gateway authorises callers.
+    hosts = None if HOSTS_VARIABLE in env else ("*",)
+    settings = GraphQLSettings.from_environment(
+        env, production=None if PRODUCTION_VARIABLE in env else in_lambda, allowed_hosts=hosts
+    )
     model = load_model(env.get("KNIGHT_MODEL") or None)
     table = env.get("KNIGHT_TABLE") or model.table_name
     engine = Engine.from_environment(env=env)

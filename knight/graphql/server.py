@@ -77,7 +77,10 @@ class GraphQLServer:
             self._socket = _bind(self.host, 0)
         self.port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(
-            create_app(self.executor, path=self.path), log_level="warning", access_log=False, lifespan="off"
+            create_app(self.executor, path=self.path, also_host=self.host),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -21,8 +21,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
 """Where the API listens by default: the original's GraphQL port."""
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
 ENV_PREFIX = "KNIGHT_GRAPHQL_"
 PRODUCTION_VARIABLE = "KNIGHT_GRAPHQL_PRODUCTION"
+HOSTS_VARIABLE = "KNIGHT_GRAPHQL_ALLOWED_HOSTS"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -59,6 +62,9 @@ class GraphQLSettings:
     """Longest a request may take; after it the client gets a TIMEOUT error."""
     cors_origins: tuple[str, ...] = ()
     """Origins browsers may call the API from (``*`` for any); none by default."""
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    """Host names requests may be addressed to (``*`` for any): loopback only, so that a web page
+    cannot reach the API through a DNS name it controls (DNS rebinding)."""
 
     def __post_init__(self) -> None:
         for name in ("max_depth", "max_cost", "list_size", "max_tokens", "max_aliases", "max_body_bytes"):
@@ -103,8 +109,9 @@ class GraphQLSettings:
         unknown = sorted(set(given) - {field.name for field in dataclasses.fields(cls)})
         if unknown:
             raise ValidationError(f"GraphQL settings have no {', '.join(unknown)}")
-        if isinstance(values.get("cors_origins"), list | tuple | str):
-            values["cors_origins"] = _origins(values["cors_origins"])
+        for name in ("cors_origins", "allowed_hosts"):
+            if isinstance(values.get(name), list | tuple | str):
+                values[name] = _origins(values[name])
         return cls(**values)
 
 
