@@ -50,6 +50,28 @@ class ConflictError(KnightError):
     code = "CONFLICT"
 
 
+class RequestTimeoutError(KnightError):
+    """A request ran out of time; what it says about its writes is in the message."""
+
+    code = "TIMEOUT"
+
+
+class AlreadyAppliedError(KnightError):
+    """A retry under an idempotency key whose first attempt was made, with values that differ now."""
+
+    code = "ALREADY_APPLIED"
+
+
+class OverloadedError(KnightError):
+    """The server has no room for the request now; try again after the pause it names."""
+
+    code = "OVERLOADED"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class EngineError(KnightError):
     """DynamoDB (or its neighbours) could not be reached or refused a request."""
 

@@ -29,6 +29,7 @@ from graphql import (
 from graphql.validation import ASTValidationRule
 
 from knight.engine import Engine
+from knight.errors import ValidationError
 from knight.graphql.context import RequestContext, call_in_pool
 from knight.graphql.errors import (
     BAD_REQUEST,
@@ -49,8 +50,9 @@ from knight.graphql.reader import Reader
 from knight.graphql.schema import build_schema
 from knight.graphql.settings import GraphQLSettings
 from knight.model import Model, load_model
-from knight.repositories import Repositories
+from knight.repositories import Repositories, scope
 from knight.repositories.chapters import pointer_version
+from knight.repositories.scope import Outcome, WriteScope
 from knight.search.index import SearchIndex
 
 Response = dict[str, Any]
@@ -93,37 +95,64 @@ class Executor:
         operation_name: Any = None,
         *,
         read_only: bool = False,
+        idempotency_key: str | None = None,
     ) -> Response:
         """Run one operation and return the response; never raises for a bad request.
 
-        ``read_only`` refuses mutations (an HTTP GET must not write).
+        ``read_only`` refuses mutations (an HTTP GET must not write). Under an
+        ``idempotency_key`` a mutation sent again within 10 minutes writes nothing twice.
         """
         # Idempotent, and cheap: the engine may have made a new client since the last request.
         install(self.engine.dynamodb())
         meter = DynamoDBMeter()
-        with meter.active():
-            try:
-                response = await asyncio.wait_for(
-                    self._run(query, variables, operation_name, read_only), self.settings.timeout_seconds
-                )
-            except TimeoutError:
-                response = {
-                    "errors": [
-                        request_error(
-                            f"the request took longer than {self.settings.timeout_seconds:g} s and was stopped",
-                            TIMEOUT,
-                        )
-                    ]
-                }
+        try:
+            writes = WriteScope(idempotency_key)
+        except ValidationError as exc:
+            return {"errors": [request_error(exc.message, BAD_REQUEST)]}
+        entered = scope.CURRENT.set(writes)
+        try:
+            with meter.active():
+                try:
+                    response = await asyncio.wait_for(
+                        self._run(query, variables, operation_name, read_only), self.settings.timeout_seconds
+                    )
+                except TimeoutError:
+                    response = {"errors": [self._timed_out(writes.close())]}
+        finally:
+            scope.CURRENT.reset(entered)
         if self.settings.dynamodb_extension:
             response.setdefault("extensions", {})["dynamodb"] = meter.as_extension()
         return response
 
+    def _timed_out(self, outcome: Outcome) -> dict[str, Any]:
+        took = f"the request took longer than {self.settings.timeout_seconds:g} s and was stopped"
+        if outcome == "NOTHING_WRITTEN":
+            error = request_error(f"{took}; nothing was written", TIMEOUT)
+        else:
+            error = request_error(
+                f"{took} after it sent a write, which may have been made: read the item to see, "
+                "or send the request again with the same Idempotency-Key header (safe for 10 minutes)",
+                TIMEOUT,
+            )
+        error["extensions"]["outcome"] = outcome
+        return error
+
     def run(
-        self, query: str, variables: Mapping[str, Any] | None = None, operation_name: str | None = None
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Response:
         """``execute`` for plain Python code, including a notebook whose event loop is running."""
-        coroutine = functools.partial(self.execute, query, dict(variables) if variables else None, operation_name)
+        coroutine = functools.partial(
+            self.execute,
+            query,
+            dict(variables) if variables else None,
+            operation_name,
+            idempotency_key=idempotency_key,
+        )
         try:
             asyncio.get_running_loop()
         except RuntimeError:

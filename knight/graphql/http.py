@@ -132,7 +132,8 @@ class GraphQLHttp:
             message = "the body must be one JSON object with 'query' (batches are not supported)"
             return error_response(400, message, BAD_REQUEST)
         query, variables = payload.get("query"), payload.get("variables")
-        result = await self.executor.execute(query, variables, payload.get("operationName"))
+        key = request.headers.get("idempotency-key")
+        result = await self.executor.execute(query, variables, payload.get("operationName"), idempotency_key=key)
         return _answer(result)
 
 
@@ -148,7 +149,7 @@ def cors_headers(allowed: tuple[str, ...], origin: str | None, *, preflight: boo
         return {}
     if preflight:
         headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-        headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
+        headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, Idempotency-Key"
         headers["Access-Control-Max-Age"] = "600"
     return headers
 

@@ -23,7 +23,8 @@ from knight.errors import ConflictError, ModelError, NotFoundError
 from knight.model import Model
 from knight.repositories.courses import Courses
 from knight.repositories.fields import check_fields
-from knight.repositories.store import Store, new_id
+from knight.repositories.scope import new_id
+from knight.repositories.store import Store
 from knight.repositories.writes import TransactionConflict, Write, must_exist, put_if, put_new
 
 LATEST = "latest"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from knight.errors import NotFoundError
-from knight.repositories.store import Store, new_id
+from knight.repositories.scope import new_id
+from knight.repositories.store import Store
 from knight.repositories.writes import must_exist
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from knight.errors import NotFoundError
 from knight.repositories.courses import Courses
 from knight.repositories.fields import check_fields
-from knight.repositories.store import TRANSACTION_LIMIT, Store, new_id
+from knight.repositories.scope import new_id
+from knight.repositories.store import TRANSACTION_LIMIT, Store
 from knight.repositories.writes import Write, delete, must_exist
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -13,10 +12,11 @@ from botocore.exceptions import ClientError
 
 from knight.access import Catalog, Cost, Result
 from knight.engine import Engine
-from knight.errors import AlreadyExistsError, EngineError, KnightError, ValidationError
+from knight.errors import AlreadyAppliedError, AlreadyExistsError, EngineError, KnightError, ValidationError
 from knight.failures import engine_errors
 from knight.limits import KeyRule, key_rules
 from knight.model import Entity, Model, Unique
+from knight.repositories import scope
 from knight.repositories.writes import TransactionConflict, Write, put_new
 
 Observer = Callable[[str, Cost], None]
@@ -27,10 +27,6 @@ TRANSACTION_LIMIT = 100
 
 _deserializer = TypeDeserializer()
 _serializer = TypeSerializer()
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Store:
@@ -126,11 +122,12 @@ class Store:
         for write in writes:
             write.check(self.keys, label)
         items: list[dict[str, Any]] = [{write.action: write.params(self.table)} for write in writes]
+        token = scope.transaction_token()
         cost = Cost()
         try:
             for attempt in range(self.conflict_attempts):
                 try:
-                    cost.record(self._send_transaction(items, writes, cost))
+                    cost.record(self._send_transaction(items, writes, cost, token))
                     return cost
                 except TransactionConflict:
                     if attempt + 1 == self.conflict_attempts:
@@ -140,12 +137,16 @@ class Store:
             self._observe(label, cost)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send_transaction(self, items: list[dict[str, Any]], writes: Sequence[Write], cost: Cost) -> dict[str, Any]:
-        with engine_errors(self.engine, self.table):
+    def _send_transaction(
+        self, items: list[dict[str, Any]], writes: Sequence[Write], cost: Cost, token: str | None
+    ) -> dict[str, Any]:
+        extra = {"ClientRequestToken": token} if token else {}
+        with engine_errors(self.engine, self.table), scope.sending():
             try:
                 response = self.engine.dynamodb().transact_write_items(
                     TransactItems=items,  # type: ignore[arg-type]
                     ReturnConsumedCapacity="INDEXES",
+                    **extra,  # type: ignore[arg-type]
                 )
             except ClientError as exc:
                 cost.record(exc.response)
@@ -172,7 +173,7 @@ class Store:
             raise ValidationError("a condition check is written only inside a transaction")
         cost = Cost()
         try:
-            with engine_errors(self.engine, self.table):
+            with engine_errors(self.engine, self.table), scope.sending():
                 try:
                     response: dict[str, Any] = dict(send(**params))
                 except ClientError as exc:
@@ -200,6 +201,13 @@ def model_key_rules(model: Model) -> list[KeyRule]:
 def _cancelled(exc: ClientError, writes: Sequence[Write]) -> KnightError | ClientError:
     """The error a cancelled transaction stands for, read from its CancellationReasons."""
     error = exc.response.get("Error", {})
+    if error.get("Code") == "IdempotentParameterMismatchException":
+        # Ids come from the key, so only a first attempt that went through leaves a token behind.
+        return AlreadyAppliedError(
+            "a request with this idempotency key was made within the last 10 minutes and went through; "
+            "this retry would write other values (a new version or time stamp), so nothing was written: "
+            "read the item to see the result, or use a new key for a new change"
+        )
     if error.get("Code") != "TransactionCanceledException":
         return exc
     raw: Any = exc.response.get("CancellationReasons") or []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from knight.repositories.store import Store, new_id
+from knight.repositories.scope import new_id
+from knight.repositories.store import Store
 
 
 class Students:
