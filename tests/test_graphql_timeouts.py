@@ -34,7 +34,7 @@ def world(engine: Engine, model: Model) -> Iterator[dict[str, Any]]:
     repos = Repositories(engine, model, name)
     course = repos.courses.add(repos.tracks.add("Databases")["id"], "Single-table design")
     chapter = repos.chapters.add(course["id"], "v1")
-    executor = Executor(engine, model, name, GraphQLSettings(timeout_seconds=0.5), max_workers=1)
+    executor = Executor(engine, model, name, GraphQLSettings(timeout_seconds=0.5, cheap_cost=0), max_workers=1)
     server = GraphQLServer(executor, port=0, owns=(executor,))
     server.start()
     try:

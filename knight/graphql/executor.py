@@ -16,9 +16,12 @@ from inspect import isawaitable
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
     execute,
     get_operation_ast,
@@ -29,7 +32,8 @@ from graphql import (
 from graphql.validation import ASTValidationRule
 
 from knight.engine import Engine
-from knight.errors import ValidationError
+from knight.errors import OverloadedError, ValidationError
+from knight.graphql.admission import Admission
 from knight.graphql.context import RequestContext, call_in_pool
 from knight.graphql.errors import (
     BAD_REQUEST,
@@ -43,7 +47,7 @@ from knight.graphql.errors import (
     format_error,
     request_error,
 )
-from knight.graphql.limits import limit_rules
+from knight.graphql.limits import limit_rules, measure
 from knight.graphql.loaders import Loaders
 from knight.graphql.meter import DynamoDBMeter, install
 from knight.graphql.reader import Reader
@@ -85,6 +89,10 @@ class Executor:
         self.search_index = search_index
         self.reader = Reader(engine, self.model, self.table)
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="knight-graphql")
+        # Cheap operations' calls do not queue behind a costly one's many (boto3 pools ten connections).
+        self.cheap_pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="knight-graphql-cheap")
+        s = self.settings
+        self.admission = Admission(s.max_concurrent, s.cost_budget, s.cheap_cost, s.queue_seconds)
         self._pointer_version = pointer_version(self.model)
         self._rules: tuple[type[ASTValidationRule], ...] = (*specified_rules, *limit_rules(self.settings))
 
@@ -163,6 +171,7 @@ class Executor:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.cheap_pool.shutdown(wait=False, cancel_futures=True)
 
     async def _run(self, query: Any, variables: Any, operation_name: Any, read_only: bool) -> Response:
         problem = _request_problem(query, variables, operation_name)
@@ -181,18 +190,35 @@ class Executor:
         if read_only and operation is not None and operation.operation != OperationType.QUERY:
             message = f"a {operation.operation.value} cannot be sent with GET; POST it"
             return {"errors": [request_error(message, METHOD_NOT_ALLOWED)]}
-        context = self._context()
-        result = execute(
-            self.schema, document, context_value=context, variable_values=variables, operation_name=operation_name
-        )
-        if isawaitable(result):
-            result = await result
+        cost = self._cost(document, operation)
+        try:
+            async with self.admission.admitted(cost):
+                context = self._context(self.cheap_pool if self.admission.is_cheap(cost) else self.pool)
+                result = execute(
+                    self.schema,
+                    document,
+                    context_value=context,
+                    variable_values=variables,
+                    operation_name=operation_name,
+                )
+                if isawaitable(result):
+                    result = await result
+        except OverloadedError as refused:
+            busy = request_error(refused.message, refused.code)
+            busy["extensions"]["retryAfter"] = refused.retry_after
+            return {"errors": [busy]}
         assert isinstance(result, ExecutionResult)
         return self._response(result)
 
-    def _context(self) -> RequestContext:
-        loaders = Loaders(self.model, self.reader, functools.partial(call_in_pool, self.pool))
-        return RequestContext(loaders, self.repositories, self.pool, self._pointer_version, self.search_index)
+    def _cost(self, document: DocumentNode, operation: OperationDefinitionNode | None) -> int:
+        if operation is None:
+            return 0  # execution reports the missing operation itself
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        return measure(self.schema, operation, fragments, self.settings.list_size).cost
+
+    def _context(self, pool: concurrent.futures.ThreadPoolExecutor) -> RequestContext:
+        loaders = Loaders(self.model, self.reader, functools.partial(call_in_pool, pool))
+        return RequestContext(loaders, self.repositories, pool, self._pointer_version, self.search_index)
 
     def _response(self, result: ExecutionResult) -> Response:
         errors = result.errors or []

@@ -6,7 +6,8 @@ send to another site without the CORS preflight the settings decide); GET takes 
 the in-browser IDE (off in production). CORS headers follow the settings, and a request addressed to a host that is not
 allowed (loopback names by default) is refused before anything else.
 Status codes: 200 when the operation ran, 400 when the request never reached
-execution, 403/405/413/415 for the HTTP mistakes they name, 504 on timeout.
+execution, 403/405/413/415 for the HTTP mistakes they name, 503 with
+Retry-After when the server has no room for the operation, 504 on timeout.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from knight.graphql.errors import (
     BAD_REQUEST,
     HOST_NOT_ALLOWED,
     METHOD_NOT_ALLOWED,
+    OVERLOADED,
     REQUEST_TOO_LARGE,
     TIMEOUT,
     UNSUPPORTED_MEDIA_TYPE,
@@ -36,6 +38,7 @@ JSON_TYPE = "application/json"
 POST_TYPES = (JSON_TYPE, "application/graphql+json")
 """Media types a POST may carry; GraphQL over HTTP names both."""
 _STATUS_BY_CODE = {
+    OVERLOADED: 503,
     HOST_NOT_ALLOWED: 403,
     METHOD_NOT_ALLOWED: 405,
     REQUEST_TOO_LARGE: 413,
@@ -170,11 +173,13 @@ def too_large(limit: int) -> HttpResponse:
 
 
 def _answer(result: Response) -> HttpResponse:
-    status = 200
+    status, headers = 200, {"Content-Type": JSON_TYPE}
     if "data" not in result:
-        code = (result.get("errors") or [{}])[0].get("extensions", {}).get("code")
-        status = _STATUS_BY_CODE.get(str(code), 400)
-    return HttpResponse(status, {"Content-Type": JSON_TYPE}, json.dumps(result).encode())
+        extensions = (result.get("errors") or [{}])[0].get("extensions", {})
+        status = _STATUS_BY_CODE.get(str(extensions.get("code")), 400)
+        if "retryAfter" in extensions:
+            headers["Retry-After"] = str(extensions["retryAfter"])
+    return HttpResponse(status, headers, json.dumps(result).encode())
 
 
 def error_response(status: int, message: str, code: str) -> HttpResponse:

@@ -58,6 +58,14 @@ class GraphQLSettings:
     """Most aliased fields an operation may use, fragments included."""
     max_body_bytes: int = 100_000
     """Largest HTTP request body."""
+    max_concurrent: int = 16
+    """Most operations running at once; more wait for room (``queue_seconds``), then get OVERLOADED."""
+    cost_budget: int = 100_000
+    """Most estimated cost of the costly operations running at once (exploreDb at scale 1 costs 33,110)."""
+    cheap_cost: int = 100
+    """Operations of at most this cost need no cost budget, so they stay fast while costly ones queue (0: none)."""
+    queue_seconds: float = 2.0
+    """Longest an operation waits for room before it is refused with OVERLOADED (HTTP 503, Retry-After)."""
     timeout_seconds: float = 30.0
     """Longest a request may take; after it the client gets a TIMEOUT error."""
     cors_origins: tuple[str, ...] = ()
@@ -67,12 +75,14 @@ class GraphQLSettings:
     cannot reach the API through a DNS name it controls (DNS rebinding)."""
 
     def __post_init__(self) -> None:
-        for name in ("max_depth", "max_cost", "list_size", "max_tokens", "max_aliases", "max_body_bytes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValidationError(f"{name} must be a whole number of 1 or more, got {value!r}")
-        if not self.timeout_seconds > 0:
-            raise ValidationError(f"timeout_seconds must be more than 0, got {self.timeout_seconds!r}")
+        whole = ("max_depth", "max_cost", "list_size", "max_tokens", "max_aliases", "max_body_bytes")
+        for name in (*whole, "max_concurrent", "cost_budget", "cheap_cost"):
+            value, least = getattr(self, name), 0 if name == "cheap_cost" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValidationError(f"{name} must be a whole number of {least} or more, got {value!r}")
+        for name in ("timeout_seconds", "queue_seconds"):
+            if not getattr(self, name) > 0:
+                raise ValidationError(f"{name} must be more than 0, got {getattr(self, name)!r}")
 
     @property
     def introspection(self) -> bool:
