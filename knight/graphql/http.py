@@ -1,10 +1,12 @@
 """GraphQL over HTTP, whatever carries it: the ASGI app and the Lambda handler both call ``handle``.
 
 POST takes a JSON body, sent as ``application/json`` (a type no web page can
-send to another site without the CORS preflight the settings decide); GET takes ``query``, ``variables`` and
-``operationName`` parameters, runs queries only, and without a query serves
-the in-browser IDE (off in production). CORS headers follow the settings, and a request addressed to a host that is not
-allowed (loopback names by default) is refused before anything else.
+send to another site without the CORS preflight the settings decide). GET
+takes ``query``, ``variables`` and ``operationName`` parameters, runs queries
+only, and without a query serves the in-browser IDE (off in production;
+``?ide=plain`` for the form that works offline). CORS headers follow the
+settings, and a request addressed to a host that is not allowed (loopback
+names by default) is refused before anything else.
 Status codes: 200 when the operation ran, 400 when the request never reached
 execution, 403/405/413/415 for the HTTP mistakes they name, 503 with
 Retry-After when the server has no room for the operation, 504 on timeout.
@@ -18,8 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ariadne.explorer import ExplorerGraphiQL
-
 from knight.graphql.errors import (
     BAD_REQUEST,
     HOST_NOT_ALLOWED,
@@ -31,6 +31,7 @@ from knight.graphql.errors import (
     request_error,
 )
 from knight.graphql.executor import Executor, Response
+from knight.graphql.ide import ide_page, plain_page
 from knight.graphql.queries import EXPLORE_DB
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
@@ -79,7 +80,8 @@ class GraphQLHttp:
         self.hosts = self.settings.allowed_hosts
         if also_host and also_host not in ("0.0.0.0", "::", "") and "*" not in self.hosts:
             self.hosts = (*self.hosts, also_host.strip("[]").lower())
-        self._explorer = ExplorerGraphiQL(title=title, default_query=EXPLORE_DB).html(None)
+        self._ide = ide_page(title, EXPLORE_DB).encode()
+        self._plain = plain_page(title, EXPLORE_DB).encode()
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         method = request.method.upper()
@@ -107,7 +109,8 @@ class GraphQLHttp:
         query = request.query.get("query")
         if not query:
             if self.settings.explorer and "text/html" in request.headers.get("accept", ""):
-                return HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, self._explorer.encode())
+                page = self._plain if request.query.get("ide") == "plain" else self._ide
+                return HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, page)
             hint = "" if self.settings.explorer else " (the in-browser IDE is off in production mode)"
             message = f"give the GraphQL document in the 'query' parameter, or POST it{hint}"
             return error_response(400, message, BAD_REQUEST)
