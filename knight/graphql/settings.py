@@ -64,7 +64,7 @@ class GraphQLSettings:
     """Most estimated cost of the costly operations running at once (exploreDb at scale 1 costs 33,110)."""
     cheap_cost: int = 100
     """Operations of at most this cost need no cost budget, so they stay fast while costly ones queue (0: none)."""
-    queue_seconds: float = 2.0
+    queue_seconds: float = 5.0
     """Longest an operation waits for room before it is refused with OVERLOADED (HTTP 503, Retry-After)."""
     timeout_seconds: float = 30.0
     """Longest a request may take; after it the client gets a TIMEOUT error."""
