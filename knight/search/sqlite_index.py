@@ -30,6 +30,11 @@ from knight.search.index import DEFAULT_LIMIT, clamp_limit
 
 FILE_NAME = "index.sqlite3"
 
+_HEADER = b"SQLite format 3\x00"
+
+_DAMAGED = {11, 26}
+"""SQLITE_CORRUPT and SQLITE_NOTADB: the file itself is bad, unlike a folder or permission problem."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     rowid INTEGER PRIMARY KEY,
@@ -47,6 +52,25 @@ CREATE VIRTUAL TABLE IF NOT EXISTS documents_text USING fts5(
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class SearchIndexCorruptError(SearchUnavailableError):
+    """The index file is damaged or not a database: it can only be set aside and rebuilt."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _not_a_database(path: Path) -> bool:
+    """Whether ``path`` is a file with something other than SQLite's header (an empty file is a new database)."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(_HEADER))
+    except OSError:
+        return False  # missing, a folder, no permission: SQLite says which
+    return bool(head) and head != _HEADER
+
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -75,11 +99,28 @@ class SqliteSearchIndex:
         self.path = self.folder / FILE_NAME
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+        except (FileExistsError, NotADirectoryError):
+            raise SearchUnavailableError(
+                f"cannot open the search index: {self.folder}, or a folder above it, is a file, not a folder"
+            ) from None
+        except OSError as exc:
             raise SearchUnavailableError(f"cannot open the search index at {self.path}: {exc}") from None
+        if _not_a_database(self.path):
+            # Decided before SQLite opens it: closing a connection to such a file deletes the -wal beside it.
+            raise SearchIndexCorruptError(f"the index file {self.path} is corrupt (not an SQLite database)", self.path)
+        try:
+            connection = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise SearchUnavailableError(f"cannot open the search index at {self.path}: {exc}") from None
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            connection.close()  # the file may be set aside next: hold no handle on it
+            if exc.sqlite_errorcode & 0xFF in _DAMAGED:
+                raise SearchIndexCorruptError(f"the index file {self.path} is corrupt ({exc})", self.path) from None
+            raise SearchUnavailableError(f"cannot open the search index at {self.path}: {exc}") from None
+        self._connection = connection
         self._lock = threading.Lock()
 
     def describe(self) -> str:

@@ -1,0 +1,136 @@
+"""A search index that cannot be opened: the rest runs, a corrupt file is set aside and rebuilt, a bad path waits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stream_checks import add_student, scan_items, search_problems
+
+from knight.engine import Engine
+from knight.errors import SearchUnavailableError
+from knight.model import Model
+from knight.search import SqliteSearchIndex, reindex
+from knight.search.index import SearchIndex
+from knight.search.recovery import RecoveringIndex, set_aside
+
+GARBAGE = b"not a database, whatever its name says " * 100
+
+
+def corrupt_index(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    damaged = folder / "index.sqlite3"
+    damaged.write_bytes(GARBAGE)
+    return damaged
+
+
+def waited(condition: Callable[[], Any], seconds: float = 10) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return value
+
+
+def test_a_corrupt_file_is_set_aside_with_its_log_and_the_index_rebuilt_from_the_table(
+    engine: Engine, model: Model, table: str, tmp_path: Path
+) -> None:
+    add_student(engine, model, table, firstName="Radia", lastName="Perlman")
+    damaged = corrupt_index(tmp_path / "index")
+    Path(f"{damaged}-wal").write_bytes(b"its write-ahead log")
+    index = RecoveringIndex(
+        lambda: SqliteSearchIndex(damaged.parent),
+        lambda fresh: reindex(engine, model, table, fresh, show_progress=False),
+    )
+    try:
+        assert not index.available and "corrupt" in (index.problem or "")
+        assert damaged.read_bytes() == GARBAGE  # a first look changes nothing
+        with pytest.raises(SearchUnavailableError, match="setting it aside"):
+            index.search("perlman")
+
+        assert index.recover_once()
+
+        (aside,) = [path for path in damaged.parent.glob("index.sqlite3.corrupt-*") if not path.name.endswith("-wal")]
+        assert aside.read_bytes() == GARBAGE
+        assert Path(f"{aside}-wal").read_bytes() == b"its write-ahead log"  # the log stays with its file
+        assert [hit.entity_type for hit in index.search("perlman")] == ["student"]
+        assert search_problems(model, scan_items(engine, table), index) == []
+        assert f"the corrupt file is now {aside.name}" in index.describe()
+    finally:
+        index.close()
+
+
+def test_a_rebuilt_index_answers_only_once_it_is_filled(tmp_path: Path) -> None:
+    corrupt_index(tmp_path / "index")
+    filling, release = threading.Event(), threading.Event()
+
+    def fill(_: SearchIndex) -> None:
+        filling.set()
+        release.wait(10)
+
+    index = RecoveringIndex(lambda: SqliteSearchIndex(tmp_path / "index"), fill)
+    index.start()
+    try:
+        assert filling.wait(10)
+        with pytest.raises(SearchUnavailableError, match="rebuilding the index from the table"):
+            index.search("anything")  # never a half-built index
+        release.set()
+        assert index.wait_available(10)
+        assert index.search("anything") == []
+    finally:
+        release.set()
+        index.close()
+
+
+def test_set_aside_never_overwrites_an_earlier_copy(tmp_path: Path) -> None:
+    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+    first = corrupt_index(tmp_path / "index")
+    assert set_aside(first, now).name == "index.sqlite3.corrupt-20240501T120000Z"
+    first.write_bytes(b"second")
+    assert set_aside(first, now).name == "index.sqlite3.corrupt-20240501T120000Z-1"
+    assert (tmp_path / "index" / "index.sqlite3.corrupt-20240501T120000Z").read_bytes() == GARBAGE
+
+
+def _folder_is_a_file(base: Path) -> Path:
+    (base / "index").write_text("my notes")
+    return base / "index"
+
+
+def _file_is_a_folder(base: Path) -> Path:
+    (base / "index" / "index.sqlite3").mkdir(parents=True)
+    (base / "index" / "index.sqlite3" / "keep.txt").write_text("mine")
+    return base / "index"
+
+
+@pytest.mark.parametrize("block", [_folder_is_a_file, _file_is_a_folder])
+def test_a_path_that_cannot_be_used_is_left_alone(tmp_path: Path, block: Callable[[Path], Path]) -> None:
+    folder = block(tmp_path)
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    index = RecoveringIndex(lambda: SqliteSearchIndex(folder))
+    try:
+        assert not index.recover_once() and not index.recover_once()
+        assert "trying again" in index.describe()
+        with pytest.raises(SearchUnavailableError, match="until the path is usable"):
+            index.search("anything")
+        assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
+    finally:
+        index.close()
+
+
+def test_a_blocked_path_is_tried_again_until_it_is_fixed(tmp_path: Path) -> None:
+    folder = _folder_is_a_file(tmp_path)
+    index = RecoveringIndex(lambda: SqliteSearchIndex(folder), retry_delay=0.01, max_retry_delay=0.05)
+    assert "is a file, not a folder" in (index.problem or "")
+    index.start()
+    try:
+        assert waited(lambda: index.attempts >= 3)
+        assert folder.read_text() == "my notes" and not index.available
+        folder.unlink()  # the user moves their file away
+        assert index.wait_available(10)
+        assert index.search("anything") == []
+    finally:
+        index.close()
