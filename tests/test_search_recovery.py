@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -10,8 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stream_checks import add_student, scan_items, search_problems
+from click.testing import CliRunner
+from stream_checks import (
+    add_student,
+    assert_consistent,
+    delete_queue,
+    make_processor,
+    progress_ref,
+    put_progress,
+    scan_items,
+    search_problems,
+    student_xp,
+)
 
+from knight.cli import main
 from knight.engine import Engine
 from knight.errors import SearchUnavailableError
 from knight.model import Model
@@ -134,3 +147,48 @@ def test_a_blocked_path_is_tried_again_until_it_is_fixed(tmp_path: Path) -> None
         assert index.search("anything") == []
     finally:
         index.close()
+
+
+def test_xp_runs_and_the_search_checkpoint_waits_while_the_index_cannot_be_opened(
+    engine: Engine, model: Model, table: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "search").write_text("not a folder")  # where make_processor puts the index
+    processor = make_processor(engine, model, table, state)  # this used to raise
+    try:
+        assert processor.search_problem is not None
+        student = add_student(engine, model, table, firstName="Frances", lastName="Allen")
+        put_progress(engine, model, table, progress_ref(student), 12)
+
+        handled = processor.poll_once()
+
+        assert handled["xp"] > 0 and handled["search"] == 0
+        assert student_xp(engine, model, table, student) == 12
+        assert processor.checkpoints.shards("search", processor.runner.stream_arn) == {}  # nothing skipped
+        assert "SEARCH_UNAVAILABLE" in (processor.stats["search"].waiting or "")
+
+        (state / "search").unlink()
+        assert processor.recover_search()
+        later = add_student(engine, model, table, firstName="Barbara", lastName="Allen")
+        assert_consistent(processor)
+        index = processor.search_index
+        assert index is not None
+        assert sorted(hit.values["id"] for hit in index.search("allen")) == sorted([student, later])
+    finally:
+        processor.close()
+        delete_queue(engine, processor.dead_letters.name)
+
+
+def test_stream_status_reports_an_index_that_cannot_be_opened(engine: Engine, table: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    env.update(engine.environment())
+    env.setdefault("AWS_ACCESS_KEY_ID", "test")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    env.update(KNIGHT_STATE_DIR=str(tmp_path), KNIGHT_OPENSEARCH_URL="", KNIGHT_SEARCH_DIR="")
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / table).write_text("my notes")
+    result = CliRunner().invoke(main, ["--table", table, "stream", "--status"], env=env, catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert "search index unavailable" in result.output and "is a file, not a folder" in result.output
+    assert (tmp_path / "search" / table).read_text() == "my notes"

@@ -9,6 +9,7 @@ import click
 from knight.cli.context import Context, pass_context
 from knight.cli.lifetime import until_stopped
 from knight.search import SEARCHABLE, SearchSettings, open_search_index, reindex
+from knight.search.reindex import STREAM_META
 from knight.stream import (
     SEARCH_SETTINGS,
     XP_SETTINGS,
@@ -19,7 +20,6 @@ from knight.stream import (
     build_stream_processor,
     dead_letter_queue_name,
 )
-from knight.stream.processor import STREAM_META
 from knight.stream.runner import BEHIND_AFTER
 from knight.table import describe_table
 
@@ -58,6 +58,10 @@ def _show_status(processor: StreamProcessor) -> None:
                 if age >= BEHIND_AFTER:
                     stuck.append(name)
             click.echo(f"{name:<7} last record handled {last}; {state}")
+        problem = processor.search_problem
+        if problem is not None:
+            click.echo(f"search index unavailable: {problem} (`knight up` and `knight stream` keep recovering it)")
+            stuck.append("search")
     finally:
         processor.close()
     if stuck:
@@ -93,7 +97,7 @@ def _show_status(processor: StreamProcessor) -> None:
     "--status",
     is_flag=True,
     help="Show each consumer's checkpoint and how far behind the stream it is, then exit "
-    "(1 when one is stuck); works beside a running `knight up` in the same folder.",
+    "(1 when one is stuck or the search index is unavailable); works beside a running `knight up` in the same folder.",
 )
 @pass_context
 def stream(
@@ -139,6 +143,7 @@ def stream(
         click.echo(line)
     if once:
         started = time.monotonic()
+        processor.recover_search()  # a corrupt index is set aside and rebuilt now; a bad path stays as it is
         processor.drain(timeout=3600)
         click.echo(f"done in {time.monotonic() - started:.1f} s: {_stats_line(processor)}")
         processor.close()

@@ -13,6 +13,9 @@ from knight.search.index import SearchIndex
 
 _CHUNK = 500
 
+STREAM_META = "stream"
+"""The index remembers which stream it follows; another stream (a new table) means a reindex."""
+
 
 def reindex(
     engine: Engine,
@@ -58,3 +61,20 @@ def reindex(
     finally:
         bar.close()
     return count
+
+
+def reindex_for_stream(
+    engine: Engine,
+    model: Model,
+    table: str,
+    index: SearchIndex,
+    stream_arn: str,
+    *,
+    mapping: SearchMapping | None = None,
+) -> bool:
+    """Rebuild the index unless it already follows ``stream_arn``; return whether it was rebuilt."""
+    if index.get_meta(STREAM_META) == stream_arn:
+        return False
+    reindex(engine, model, table, index, mapping=mapping, show_progress=False)
+    index.set_meta(STREAM_META, stream_arn)
+    return True

@@ -2,6 +2,8 @@
 
 `knight up` and `knight stream` build it with ``build_stream_processor`` and
 call ``start()``/``stop()``; GraphQL searches through ``processor.search_index``.
+An index that cannot be opened does not stop the processor: xp runs, and the
+search consumer waits while the index recovers (knight.search.recovery).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from knight.model import Model
 from knight.search.config import SearchSettings, open_search_index
 from knight.search.documents import SearchMapping
 from knight.search.index import SearchIndex
-from knight.search.reindex import reindex
+from knight.search.recovery import RecoveringIndex
+from knight.search.reindex import reindex_for_stream
 from knight.stream.checkpoints import CheckpointStore
 from knight.stream.dead_letters import DeadLetterQueue, dead_letter_queue_name
 from knight.stream.indexing import SearchDependencies, SearchHandler
@@ -25,9 +28,6 @@ from knight.stream.runner import Consumer, ConsumerStats, Handler, StreamRunner
 from knight.stream.settings import SEARCH_SETTINGS, XP_SETTINGS, SourceSettings
 from knight.stream.xp import XpDependencies, XpHandler
 from knight.table import describe_table
-
-STREAM_META = "stream"
-"""The index remembers which stream it follows; another stream (a new table) means a reindex."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,21 @@ class StreamProcessor:
     search: SearchHandler | None = None
 
     def start(self) -> None:
-        """Run in background threads until ``stop()``."""
+        """Run in background threads until ``stop()``; an unavailable index recovers in one more."""
+        if isinstance(self.search_index, RecoveringIndex):
+            self.search_index.start()
         self.runner.start()
+
+    @property
+    def search_problem(self) -> str | None:
+        """Why the search index is unavailable, when it is."""
+        return self.search_index.problem if isinstance(self.search_index, RecoveringIndex) else None
+
+    def recover_search(self) -> bool:
+        """One attempt, in this thread, to make an unavailable index answer (``start()`` keeps trying)."""
+        if isinstance(self.search_index, RecoveringIndex):
+            return self.search_index.recover_once()
+        return True
 
     def stop(self, timeout: float = 10.0) -> None:
         self.runner.stop(timeout)
@@ -127,16 +140,22 @@ def build_stream_processor(
     consumers = [Consumer("xp", xp, settings.xp)]
     search: SearchHandler | None = None
     if settings.search_enabled:
-        if search_index is None:
-            search_index = open_search_index(table, settings.search_settings, base=base, session=engine.session)
         mapping = SearchMapping(model)
+        followed = info.stream_arn
+
+        def fill(recovered: SearchIndex) -> None:
+            reindex_for_stream(engine, model, table, recovered, followed, mapping=mapping)
+
+        if search_index is None:
+            search_settings, session = settings.search_settings, engine.session
+            search_index = RecoveringIndex(
+                lambda: open_search_index(table, search_settings, base=base, session=session), fill
+            )
         search = SearchHandler(SearchDependencies(mapping, search_index))
         index = search_index
 
         def prepare(stream_arn: str) -> None:
-            if index.get_meta(STREAM_META) != stream_arn:
-                reindex(engine, model, table, index, mapping=mapping, show_progress=False)
-                index.set_meta(STREAM_META, stream_arn)
+            reindex_for_stream(engine, model, table, index, stream_arn, mapping=mapping)
 
         consumers.append(Consumer("search", search, settings.search, prepare))
     key_names = [model.table_index.partition_key] + ([model.table_index.sort_key] if model.table_index.sort_key else [])
