@@ -27,6 +27,7 @@ from stream_checks import (
 from knight.cli import main
 from knight.engine import Engine
 from knight.errors import SearchUnavailableError
+from knight.graphql import Executor
 from knight.model import Model
 from knight.search import SqliteSearchIndex, reindex
 from knight.search.index import SearchIndex
@@ -178,6 +179,31 @@ def test_xp_runs_and_the_search_checkpoint_waits_while_the_index_cannot_be_opene
     finally:
         processor.close()
         delete_queue(engine, processor.dead_letters.name)
+
+
+def test_graphql_search_is_unavailable_while_the_rest_of_the_request_answers(
+    engine: Engine, model: Model, table: str, tmp_path: Path
+) -> None:
+    student = add_student(engine, model, table, firstName="Hedy", lastName="Lamarr")
+    corrupt_index(tmp_path / "index")
+    index = RecoveringIndex(
+        lambda: SqliteSearchIndex(tmp_path / "index"),
+        lambda fresh: reindex(engine, model, table, fresh, show_progress=False),
+    )
+    executor = Executor(engine, model, table, search_index=index)
+    query = f'{{ search(text: "lamarr") {{ id }} getStudent(id: "{student}") {{ firstName }} }}'
+    try:
+        answer = executor.run(query)
+        (error,) = answer["errors"]
+        assert error["extensions"]["code"] == "SEARCH_UNAVAILABLE" and error["path"] == ["search"]
+        assert "corrupt" in error["message"] and "rebuilding the index from the table" in error["message"]
+        assert answer["data"] == {"search": None, "getStudent": {"firstName": "Hedy"}}
+
+        assert index.recover_once()
+        assert executor.run(query)["data"]["search"] == [{"id": student}]
+    finally:
+        executor.close()
+        index.close()
 
 
 def test_stream_status_reports_an_index_that_cannot_be_opened(engine: Engine, table: str, tmp_path: Path) -> None:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import click
 
 from knight.cli.context import Context, pass_context
 from knight.cli.lifetime import until_stopped
+from knight.engine import Engine
 from knight.errors import RefusedError
 from knight.graphql.settings import DEFAULT_HOST, DEFAULT_PORT, PRODUCTION_VARIABLE, GraphQLSettings
+from knight.model import Model
 from knight.search.config import open_search_index
-from knight.table import describe_table
+from knight.search.index import SearchIndex
+from knight.search.recovery import RecoveringIndex
+from knight.search.reindex import reindex, reindex_for_stream
+from knight.table import TableInfo, describe_table
 
 
 @click.command("serve")
@@ -59,13 +65,17 @@ def serve(
             "no endpoint is configured, so there is no data to serve. Run `knight up`, which serves "
             "GraphQL with seeded data, or point AWS_ENDPOINT_URL at DynamoDB"
         )
-    describe_table(engine, ctx.table)  # a missing table fails here, with what to do
+    info = describe_table(engine, ctx.table)  # a missing table fails here, with what to do
     # Loaded here: ariadne and uvicorn would slow every other command down.
     from knight.graphql.executor import Executor
     from knight.graphql.server import GraphQLServer
 
     # The index `knight stream` (or `knight up`) keeps for this table; SQLite lets both read it.
-    index = open_search_index(ctx.table, session=engine.session)
+    # One that cannot be opened leaves search unavailable, not the API: it recovers in the background.
+    index = RecoveringIndex(
+        lambda: open_search_index(ctx.table, session=engine.session), partial(_fill, engine, ctx.model, info)
+    )
+    index.start()
     executor = Executor(engine, ctx.model, ctx.table, settings, search_index=index)
     server = GraphQLServer(executor, host=host, port=port, owns=(executor,))
     with until_stopped() as stop:
@@ -74,6 +84,8 @@ def serve(
             mode = "production mode" if settings.production else "local mode: introspection and cost report on"
             click.echo(f"knight serves GraphQL for table {ctx.table} on {engine.describe()} ({mode}).")
             click.echo(f"  POST or GET  {url}")
+            if not index.available:
+                click.echo(f"  search       {index.describe()}")
             if settings.explorer:
                 click.echo(f"  in-browser IDE: open {url}")
             click.echo("Press Ctrl-C to stop.")
@@ -83,3 +95,11 @@ def serve(
         finally:
             server.stop()
             index.close()
+
+
+def _fill(engine: Engine, model: Model, info: TableInfo, index: SearchIndex) -> None:
+    """Bring an index made anew (its corrupt file set aside) up to date with the table."""
+    if info.stream_arn:
+        reindex_for_stream(engine, model, info.name, index, info.stream_arn)
+    else:
+        reindex(engine, model, info.name, index, show_progress=False)
