@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -218,3 +224,46 @@ def test_stream_status_reports_an_index_that_cannot_be_opened(engine: Engine, ta
     assert result.exit_code == 1, result.output
     assert "search index unavailable" in result.output and "is a file, not a folder" in result.output
     assert (tmp_path / "search" / table).read_text() == "my notes"
+
+
+def test_knight_serve_starts_with_a_corrupt_index_and_searches_once_it_is_rebuilt(
+    engine: Engine, model: Model, table: str, tmp_path: Path
+) -> None:
+    add_student(engine, model, table, firstName="Grace", lastName="Hopper")
+    damaged = corrupt_index(tmp_path / "search" / table)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "KNIGHT_"))}
+    env.update(engine.environment(), KNIGHT_TABLE=table, KNIGHT_STATE_DIR=str(tmp_path))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "knight", "serve", "--port", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        banner = ""
+        while "Press Ctrl-C" not in banner:
+            line = process.stdout.readline()
+            assert line, process.communicate(timeout=30)[1]
+            banner += line
+        url = re.search(r"(http://127\.0\.0\.1:\d+/graphql)", banner)
+        assert url, banner
+
+        def found() -> list[str]:
+            request = urllib.request.Request(
+                url.group(1),
+                data=json.dumps({"query": '{ search(text: "hopper") { entityType } }'}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.load(response)
+            if answer.get("errors"):
+                assert answer["errors"][0]["extensions"]["code"] == "SEARCH_UNAVAILABLE", answer
+            return [hit["entityType"] for hit in answer["data"]["search"] or []]
+
+        assert waited(found) == ["student"]
+        (aside,) = damaged.parent.glob("index.sqlite3.corrupt-*")
+        assert aside.read_bytes() == GARBAGE
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
