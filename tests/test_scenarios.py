@@ -1,5 +1,6 @@
 """`knight up` used the way a person uses it: a separate process, a session of mixed requests
-over HTTP (rejected ones included), then xp and search right within two seconds.
+over HTTP (rejected ones included), then xp and search right within two seconds; and a
+`knight up` that finds its search index corrupt, serves anyway and rebuilds it.
 
 On the embedded lane `knight up` starts its own embedded engine, as it does for a
 user; on the DynamoDB Local lane it uses the lane's endpoint.
@@ -7,119 +8,35 @@ user; on the DynamoDB Local lane it uses the lane's endpoint.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from queue import Empty, Queue
 from typing import Any
 
 import pytest
-from conftest import engine_at, new_table_name
+from conftest import new_table_name
 from stream_checks import scan_items, search_problems, xp_problems
+from up_process import Up, knight_up
 
 from knight.engine import Engine
 from knight.model import Model
 from knight.search import SqliteSearchIndex
-from knight.table import delete_table
 
 SETTLE = 2.0
 """Seconds within which, after the last request, xp and search must match the table."""
 
 
-@dataclass
-class Up:
-    url: str
-    engine: Engine
-    table: str
-    search_folder: Path
-    process: subprocess.Popen[str]
-    env: dict[str, str]
-    """The environment `knight up` runs in: another knight command in it sees the same table and state."""
-
-    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
-        request = urllib.request.Request(
-            self.url,
-            data=json.dumps({"query": query, "variables": variables}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                answer: dict[str, Any] = json.load(response)
-        except urllib.error.HTTPError as error:  # a 4xx answer still carries GraphQL errors
-            answer = json.load(error)
-        return answer
-
-    def ok(self, query: str, **variables: Any) -> dict[str, Any]:
-        answer = self.graphql(query, **variables)
-        assert "errors" not in answer, answer
-        data: dict[str, Any] = answer["data"]
-        return data
-
-    def refused(self, query: str, **variables: Any) -> str:
-        """The code of the error a rejected request answers with."""
-        answer = self.graphql(query, **variables)
-        assert answer.get("errors"), answer
-        return str(answer["errors"][0]["extensions"]["code"])
-
-
-def _lines(stream: Any, into: Queue[str]) -> None:
-    for line in stream:
-        into.put(line)
-
-
 @pytest.fixture(scope="module")
 def up(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    state = tmp_path_factory.mktemp("up")
-    table = new_table_name("knight-up")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KNIGHT_")}
-    if engine.kind == "embedded":
-        env = {k: v for k, v in env.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    env.update(KNIGHT_TABLE=table, KNIGHT_STATE_DIR=str(state))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "knight", "up", "--port", "0", "--graphql-port", "0"],
-        cwd=state, env=env, stdout=subprocess.PIPE, stderr=(state / "stderr.log").open("w"), text=True,
-    )  # fmt: skip
-    lines: Queue[str] = Queue()
-    threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
-    banner: list[str] = []
-    deadline = time.monotonic() + 120
-    while not banner or "Press Ctrl-C" not in banner[-1]:
-        assert process.poll() is None, (state / "stderr.log").read_text()
-        assert time.monotonic() < deadline, banner
-        try:
-            banner.append(lines.get(timeout=1))
-        except Empty:
-            continue
-    text = "".join(banner)
-    url = re.search(r"graphql\s+(http://\S+/graphql)", text)
-    folder = re.search(r"search\s+.* at (\S+)", text)
-    exports = re.search(r"export (.*)", text)
-    assert url and folder and exports, text
-    variables = dict(pair.split("=", 1) for pair in exports.group(1).split())
-    client = engine_at(variables)
-    try:
-        yield Up(url.group(1), client, table, state / folder.group(1), process, {**env, **variables})
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        finally:
-            process.kill()
-        if engine.kind != "embedded":
-            delete_table(engine, table)
-        client.close()
-    assert process.returncode == 0, (state / "stderr.log").read_text()
+    with knight_up(engine, tmp_path_factory.mktemp("up"), new_table_name("knight-up")) as running:
+        folder = re.search(r"search\s+.* at (\S+)", running.banner)
+        assert folder and Path(folder.group(1)) == running.search_folder, running.banner
+        yield running
 
 
 STUDENT = "mutation($s: StudentInput!) { addStudent(StudentInput: $s) { id xp } }"
@@ -214,3 +131,58 @@ def test_a_session_of_mixed_requests_leaves_xp_and_search_exact(up: Up, model: M
     newest = f"v{latest[max(latest)]}"
     hits = up.ok('query($t: String!) { search(text: $t, entityType: "chapter") { entityType } }', t=newest)
     assert len(hits["search"]) == 1, f"the chapter's current content ({newest}) is what search finds"
+
+
+def _waited(condition: Callable[[], Any], seconds: float) -> Any:
+    """The first true value of ``condition`` within ``seconds``, else its last value."""
+    deadline = time.monotonic() + seconds
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return value
+
+
+def test_a_corrupt_search_index_is_set_aside_and_rebuilt_while_knight_up_serves(engine: Engine, tmp_path: Path) -> None:
+    table = new_table_name("knight-up")
+    damaged = tmp_path / "search" / table / "index.sqlite3"
+    damaged.parent.mkdir(parents=True)
+    garbage = b"this is not a database " * 200
+    damaged.write_bytes(garbage)
+    with knight_up(engine, tmp_path, table, "--no-seed") as up:
+        (line,) = [line for line in up.banner.splitlines() if line.split()[:1] == ["search"]]
+        assert "corrupt" in line and "rebuil" in line, line  # rebuilding, or rebuilt already
+
+        tag = uuid.uuid4().hex[:8]
+        first = f"Zeno{tag}"
+        student = _student(up, f"zeno-{tag}@example.com", first)
+        answer = up.graphql(
+            "query($t: String!, $id: String!) { search(text: $t) { id } getStudent(id: $id) { id } }",
+            t=first,
+            id=student,
+        )
+        assert answer["data"]["getStudent"] == {"id": student}  # the rest of the request answers either way
+        if answer.get("errors"):
+            (error,) = answer["errors"]
+            assert error["extensions"]["code"] == "SEARCH_UNAVAILABLE" and "rebuild" in error["message"], error
+            assert answer["data"]["search"] is None
+
+        track = up.ok('mutation { addTrack(TrackInput: {name: "Streams"}) { id } }')["addTrack"]["id"]
+        course = up.ok(
+            "mutation($c: CourseInput!) { addCourse(CourseInput: $c) { id } }", c={"trackId": track, "name": "Aside"}
+        )["addCourse"]["id"]
+        chapter = up.ok(
+            "mutation($c: ChapterInput!) { addChapter(ChapterInput: $c) { id } }",
+            c={"courseId": course, "content": "x"},
+        )["addChapter"]["id"]
+        enrollment = up.ok(ENROLL, e={"studentId": student, "courseId": course})["addEnrollment"]["id"]
+        progress = {"studentId": student, "enrollmentId": enrollment, "chapterId": chapter, "xp": 40, "marker": "m"}
+        up.ok(PROGRESS, p=progress)
+        read = "query($id: String!) { getStudent(id: $id) { xp } }"
+        assert _waited(lambda: up.ok(read, id=student)["getStudent"]["xp"] == 40, 20), "xp did not follow"
+
+        def found() -> list[str]:
+            answer = up.graphql('query($t: String!) { search(text: $t, entityType: "student") { id } }', t=first)
+            return [hit["id"] for hit in answer["data"]["search"] or []]
+
+        assert _waited(found, 30) == [student], "search never found the student added after start"
+        (aside,) = damaged.parent.glob("index.sqlite3.corrupt-*")
+        assert aside.read_bytes() == garbage  # set aside, not deleted
