@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -148,3 +149,37 @@ def test_an_idempotency_key_past_its_limit_is_a_bad_request(world: dict[str, Any
     door: Door = make_door("http", *world["doors"])
     answer = door.post(ADD_TRACK, headers={"Idempotency-Key": "k" * 201})
     assert (answer.status, answer.codes) == (400, ["BAD_REQUEST"])
+
+
+def test_fifty_concurrent_saves_of_one_chapter_write_exactly_what_their_answers_say(
+    engine: Engine, world: dict[str, Any]
+) -> None:
+    """Each answer is a saved version, OVERLOADED or TIMEOUT; only a MAYBE_WRITTEN timeout may have saved one."""
+    door: Door = make_door("http", *world["doors"])
+    chapter = world["chapter"]["id"]
+    hook = f"tests.slow.{uuid.uuid4().hex}"
+
+    def slow(**_: Any) -> None:
+        time.sleep(0.05)  # a loaded DynamoDB: the saves pile up past the 0.5 s timeout
+
+    events = engine.dynamodb().meta.events
+    events.register("before-send.dynamodb.TransactWriteItems", slow, unique_id=hook)
+    try:
+        with ThreadPoolExecutor(50) as clients:
+            answers = list(
+                clients.map(
+                    lambda n: door.post(UPDATE_CHAPTER, {"c": {"id": chapter, "content": f"save {n}"}}), range(50)
+                )
+            )
+        _drained(world["executor"])
+    finally:
+        events.unregister("before-send.dynamodb.TransactWriteItems", unique_id=hook)
+    saved = [a for a in answers if a.status == 200 and not a.errors]
+    outcomes = [a.errors[0]["extensions"].get("outcome") for a in answers if a.codes == ["TIMEOUT"]]
+    other = [a.json for a in answers if a.status != 200 and a.codes not in (["TIMEOUT"], ["OVERLOADED"])]
+    assert other == []
+    assert outcomes, "no save timed out: the test did not load the server enough"
+    versions = world["repos"].chapters.history(chapter)
+    made = len(versions) - 1  # version 1 was there before
+    assert len(saved) <= made <= len(saved) + outcomes.count("MAYBE_WRITTEN"), (len(saved), made, outcomes)
+    assert sorted(v["version"] for v in versions) == list(range(1, made + 2))  # contiguous, none lost
