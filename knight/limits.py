@@ -148,8 +148,9 @@ def _check_key(value: Any, rule: KeyRule, where: str) -> None:
         raise ValidationError(f"{at}: a key attribute cannot be an empty string")
     if size > rule.max_bytes:
         role = "partition" if rule.max_bytes == PARTITION_KEY_BYTES else "sort"
+        shown = value["S"][:24] + "..."
         raise ValidationError(
-            f"{at}: {size:,} bytes; DynamoDB takes a {role} key of at most {rule.max_bytes:,} bytes (UTF-8)"
+            f"{at} {shown!r}: {size:,} bytes; DynamoDB takes a {role} key of at most {rule.max_bytes:,} bytes (UTF-8)"
         )
 
 

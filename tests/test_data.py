@@ -85,8 +85,14 @@ def _item(**changes: Any) -> str:
         (_item(n={"N": "1" * 39}), "at most 38 significant digits"),
         (_item(n={"N": "1E+126"}), "at most 38 significant digits"),
         (_item(n={"N": "NaN"}), "no NaN"),
-        (_item(pk={"S": "p" * 3000}), "pk: 3,000 bytes; DynamoDB takes a partition key of at most 2,048"),
-        (_item(sk={"S": "é" * 600}), "sk: 1,200 bytes; DynamoDB takes a sort key of at most 1,024"),
+        (
+            _item(pk={"S": "p" * 3000}),
+            "pk 'pppppppppppppppppppppppp...': 3,000 bytes; DynamoDB takes a partition key of at most 2,048",
+        ),
+        (
+            _item(sk={"S": "é" * 600}),
+            "sk 'éééééééééééééééééééééééé...': 1,200 bytes; DynamoDB takes a sort key of at most 1,024",
+        ),
         (_item(gsi1_pk={"S": ""}), "gsi1_pk: a key attribute cannot be an empty string"),
         (_item(text={"S": "x" * 410_000}), "bytes; DynamoDB stores items of at most 409,600"),
         (_item(tags={"SS": []}), "an empty set"),
