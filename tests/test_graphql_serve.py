@@ -11,6 +11,7 @@ import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -41,12 +42,14 @@ def _environment(engine: Engine, table: str | None) -> dict[str, str]:
     return env
 
 
-def test_knight_serve_answers_over_http_until_interrupted(engine: Engine, table: str) -> None:
+def test_knight_serve_answers_over_http_until_interrupted(engine: Engine, table: str, tmp_path: Path) -> None:
     if engine.is_aws:
         pytest.skip("needs a local engine")
+    # Its search index goes to the state folder: a temporary one, never the checkout's .knight.
+    env = {**_environment(engine, table), "KNIGHT_STATE_DIR": str(tmp_path)}
     process = subprocess.Popen(
         [sys.executable, "-m", "knight", "serve", "--port", "0"],
-        env=_environment(engine, table),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
