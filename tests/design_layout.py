@@ -103,17 +103,32 @@ def check_marker(item: dict[str, Any]) -> None:
         assert UUID.match(student) and UUID.match(course)
 
 
+# The stream processor's guards (allowed additions too): what it counted for each progress item,
+# in partitions of their own (x#<student id>), keyed by a digest of the item's key, no index keys.
+GUARD = "xpCount"
+
+
+def check_guard(item: dict[str, Any]) -> None:
+    assert set(item) == {"pk", "sk", "entityType", "xp"}, f"guard attributes differ: {item}"
+    assert UUID.match(_after("x#", item["pk"]))
+    assert re.fullmatch(r"[0-9a-f]{16}", item["sk"]), f"{item['sk']!r} is not a digest"
+    assert int(item["xp"]) == item["xp"] != 0
+
+
 def check_item(item: dict[str, Any]) -> None:
     """Fail unless the item has exactly DESIGN.md's keys and attributes for its entity."""
     if item["entityType"] in MARKERS:
         check_marker(item)
         return
+    if item["entityType"] == GUARD:
+        check_guard(item)
+        return
     keys = {name: item[name] for name in KEY_ATTRIBUTES if name in item}
     assert keys == expected_keys(item), f"{item['entityType']} item keys differ from DESIGN.md: {item}"
     kind = item["entityType"]
     others = set(item) - set(KEY_ATTRIBUTES) - {"entityType"}
-    # The stream processor's guard on a student's xp (allowed additions, DESIGN.md section 2).
-    additions = {"chapter": {"latest"}, "student": {"xpLedger", "xpRevision"}}
+    # The stream processor's revision of a student's xp (allowed additions, DESIGN.md section 2).
+    additions = {"chapter": {"latest"}, "student": {"xpRevision"}}
     allowed = OTHER_ATTRIBUTES[kind] | additions.get(kind, set())
     assert others <= allowed, f"{kind} has unexpected attributes {others - allowed}"
     assert OTHER_ATTRIBUTES[kind] <= others, f"{kind} misses {OTHER_ATTRIBUTES[kind] - others}"

@@ -24,7 +24,7 @@ from stream_checks import (
 
 from knight.engine import Engine
 from knight.model import Model
-from knight.search import SqliteSearchIndex, reindex
+from knight.search import SearchMapping, SqliteSearchIndex, reindex
 from knight.stream import StreamProcessor
 from knight.workbench.outages import SwitchableIndex
 
@@ -144,3 +144,20 @@ def test_reindex_rebuilds_the_index_from_the_table(
     assert search_problems(model, scan_items(engine, table), index) == []
     assert index.search("sparse")
     assert_consistent(processor)  # the stream applies on top of a reindex without harm
+
+
+def test_guards_are_neither_indexed_nor_reindexed(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table, firstName="Edsger")
+    put_progress(engine, model, table, progress_ref(student), 30)
+    assert_consistent(processor)
+    items = scan_items(engine, table)
+    (guard,) = [item for item in items if item["entityType"] == "xpCount"]
+    assert SearchMapping(model).document(guard) is None
+    guards = [r for r in stream_records(engine, processor.runner.stream_arn) if r.keys["pk"] == guard["pk"]]
+    assert processor.search is not None and processor.search_index is not None
+    assert processor.search(guards).outcomes["ignored"] == len(guards) == 1
+
+    assert reindex(engine, model, table, processor.search_index, show_progress=False) == 1  # the student alone
+    assert_consistent(processor)

@@ -25,6 +25,7 @@ from stream_checks import (
     student_xp,
 )
 
+from knight.data.batch import to_dynamodb
 from knight.data.purge import purge
 from knight.data.seed import seed_table
 from knight.data.transfer import export_items, import_items
@@ -97,8 +98,8 @@ def test_checkpoints_make_a_restart_resume_where_it_stopped(
     two = make_processor(engine, model, table, state)
     try:
         two.drain()
-        # Only the new INSERT and the xp update it caused were read again.
-        assert two.stats["xp"].records == 2
+        # Only the new INSERT and what its xp transaction wrote (its guard, the student) were read again.
+        assert two.stats["xp"].records == 3
         assert_consistent(two)
     finally:
         two.close()
@@ -251,6 +252,14 @@ def test_a_student_overwritten_by_another_writer_is_recounted(
     add_student(engine, model, table, student, xp=999)  # a writer replaced the item, xp and all
     assert_consistent(processor)
     assert student_xp(engine, model, table, student) == 15
+    engine.dynamodb().update_item(  # a person sets xp by hand
+        TableName=table,
+        Key=to_dynamodb(model.entity("student").key({"id": student})),
+        UpdateExpression="SET xp = :x",
+        ExpressionAttributeValues={":x": {"N": "7"}},
+    )
+    assert_consistent(processor)
+    assert student_xp(engine, model, table, student) == 15
 
 
 def test_parents_come_before_children() -> None:
@@ -335,4 +344,7 @@ def test_the_runner_runs_in_the_background_and_keeps_up(
     finally:
         processor.stop()
     assert_consistent(processor)
-    assert next(i for i in scan_items(engine, table) if i["entityType"] == "student")["xpRevision"] >= 1
+    items = scan_items(engine, table)
+    (guard,) = [i for i in items if i["entityType"] == "xpCount"]
+    assert guard["pk"] == f"x#{student}" and guard["xp"] == 21
+    assert next(i for i in items if i["entityType"] == "student")["xpRevision"] >= 1

@@ -68,13 +68,38 @@ def test_modify_adds_the_difference_and_remove_subtracts(
     assert_consistent(processor)
     assert student_xp(engine, model, table, student) == 108  # adds 3, not 8
 
-    modify = stream_records(engine, processor.runner.stream_arn)[-2]  # the MODIFY, before xp's own update
+    key = progress_key(model, ref)
+    modify = next(r for r in reversed(stream_records(engine, processor.runner.stream_arn)) if r.keys == key)
     assert modify.event_name == "MODIFY"
     assert processor.xp([modify]).outcomes["unchanged"] == 1  # delivered again: nothing
 
     remove(engine, table, progress_key(model, ref))
     assert_consistent(processor)
     assert student_xp(engine, model, table, student) == 100
+
+
+def test_a_remove_then_its_old_insert_delivered_again_counts_nothing(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table)
+    ref = progress_ref(student)
+    key = put_progress(engine, model, table, ref, 30)
+    (insert,) = [r for r in stream_records(engine, processor.runner.stream_arn) if r.keys == key]
+    assert processor.xp([insert]).outcomes["applied"] == 1
+    assert student_xp(engine, model, table, student) == 30
+
+    remove(engine, table, key)
+    removal = [r for r in stream_records(engine, processor.runner.stream_arn) if r.keys == key][-1]
+    assert removal.event_name == "REMOVE"
+    assert processor.xp([removal]).outcomes["applied"] == 1
+    assert student_xp(engine, model, table, student) == 0
+    # The INSERT comes again (a retried batch): the item is gone, so it counts for nothing.
+    assert processor.xp([insert]).outcomes["unchanged"] == 1
+    # And in the other order, as overlapping batches could bring them.
+    assert processor.xp([removal, insert]).outcomes["unchanged"] == 2
+    assert student_xp(engine, model, table, student) == 0
+    assert_consistent(processor)
+    assert student_xp(engine, model, table, student) == 0
 
 
 def test_modify_with_identical_images_changes_nothing(
@@ -275,3 +300,24 @@ def test_the_dead_letter_message_names_the_range_and_keys(
     assert body["knight"]["keys"] == [key]
     assert message.consumer == "xp"
     assert "does not exist" in message.reason
+
+
+def test_guard_records_are_ignored_by_the_xp_consumer(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table)
+    ref = progress_ref(student)
+    put_progress(engine, model, table, ref, 12)
+    assert_consistent(processor)
+    guard_key = {"pk": f"x#{student}", "sk": processor.xp.aggregate.entry(progress_key(model, ref))}
+    assert get_item(engine, table, guard_key) == {**guard_key, "entityType": "xpCount", "xp": 12}
+
+    guards = [r for r in stream_records(engine, processor.runner.stream_arn) if r.keys == guard_key]
+    assert [r.event_name for r in guards] == ["INSERT"]
+    assert processor.xp(guards).outcomes["ignored"] == 1
+    remove(engine, table, progress_key(model, ref))
+    assert_consistent(processor)
+    assert get_item(engine, table, guard_key) is None  # the removal took its guard with it
+    guards = [r for r in stream_records(engine, processor.runner.stream_arn) if r.keys == guard_key]
+    assert processor.xp(guards).outcomes["ignored"] == 2
+    assert student_xp(engine, model, table, student) == 0

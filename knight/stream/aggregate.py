@@ -1,21 +1,39 @@
 """The xp aggregate: a student's xp is the sum of the xp of that student's progress items.
 
-How it stays exact whatever the stream does: the student item carries, next to
-``xp``, a ledger (``xpLedger``) of how much each progress item contributes,
-keyed by a short digest of that item's key, and a revision (``xpRevision``)
-that every stream update raises by one. A record is applied by reconciling the
-ledger entry of the item it names with that item as it is in the table now,
-in one conditional UpdateItem of the student: INSERT adds, MODIFY applies
-new - old, REMOVE subtracts. Applying a record again finds the entry already
-equal to the table and changes nothing, whatever the order or the number of
-deliveries. Because xp and the ledger live in one item, the guard is written
-atomically with the xp, and a bulk copy of the table (export, import) carries
-both together.
+How it stays exact whatever the stream does: for every progress item it has
+counted, the processor keeps a small **guard** item saying how much it
+counted (partition ``x#<student id>``, sort key a short digest of the
+progress item's table key, ``entityType`` ``xpCount``, ``xp`` the amount). A
+record is applied by reconciling the progress item it names, as the table
+holds it now, with that guard: when they differ, one TransactWriteItems
+changes the guard (on condition that it still holds what was read, or does
+not exist) and adds the difference to the student's xp (on condition that
+the student exists). Applying a record again finds the guard already equal
+and changes nothing, whatever the order or the number of deliveries; a
+transaction cancelled because another applier got there first is reconciled
+again from fresh reads. Every transaction leaves xp equal to the sum of the
+student's guards.
 
-The ledger is one string, ``<entry>=<amount>`` pairs separated by spaces in
-entry order, rather than a map: it is only ever written whole, and a plain
-string keeps stream records small and cheap to read (every xp update puts
-the student's old and new ledger in the stream).
+Why items of their own: the guard used to be a ledger string on the student
+item, about 21 bytes per progress item, and a student with some 19,000
+progress items reached DynamoDB's 400 KB item limit. Guards grow the table,
+not an item. They live in partitions no entity's key can render (checked
+when the aggregate is bound), carry no index keys and a type that is no
+entity of the model, so no access pattern, search document or consumer ever
+takes one for an entity; the xp and search consumers ignore their records.
+
+The student item keeps, besides xp, ``xpRevision``: a counter every write of
+this processor raises by one. It does not grow, and it is how the processor
+tells its own updates from anyone else's in the stream (a write that changes
+xp alone looks the same either way), and what makes a recount safe: the
+counter moves with every transaction, so a recount conditioned on it cannot
+overwrite a change it did not see, which xp alone cannot promise (it can
+come back to the value read).
+
+A student written by anyone else (seed, import, a person setting xp by hand)
+is recounted: its xp becomes the sum of its guards. A replay rebuilds from
+the table instead: every progress item is reconciled with its guard, the
+guards of items that are gone are dropped, then the student is recounted.
 """
 
 from __future__ import annotations
@@ -40,8 +58,11 @@ class SumAggregate:
     source_field: str = "xp"
     link: tuple[tuple[str, str], ...] = (("id", "studentId"),)
     """Pairs (target field, source field) that tie a source item to its target."""
-    ledger_attribute: str = "xpLedger"
     revision_attribute: str = "xpRevision"
+    guard_prefix: str = "x#"
+    """Guards of a target live in the partition ``<prefix><target's link values>``."""
+    guard_type: str = "xpCount"
+    guard_field: str = "xp"
 
 
 XP = SumAggregate()
@@ -49,27 +70,13 @@ XP = SumAggregate()
 
 
 @dataclass(frozen=True)
-class LedgerState:
+class TargetState:
     """What a target item says about its aggregate."""
 
     total: int
-    ledger: dict[str, int]
     revision: int
-    has_ledger: bool
-    has_revision: bool
     has_total: bool
-
-    @property
-    def consistent(self) -> bool:
-        """Whether the total is the sum of the ledger, as every stream update leaves it."""
-        return self.total == sum(self.ledger.values())
-
-    def same_as(self, other: LedgerState) -> bool:
-        return (self.total, self.ledger, self.revision) == (other.total, other.ledger, other.revision)
-
-
-EMPTY = LedgerState(0, {}, 0, has_ledger=False, has_revision=False, has_total=False)
-"""The state before a target item exists."""
+    has_revision: bool
 
 
 def whole_number(value: Any) -> int | None:
@@ -83,42 +90,8 @@ def whole_number(value: Any) -> int | None:
     return None
 
 
-def encode_ledger(ledger: Mapping[str, int]) -> str:
-    """The ledger as stored: ``entry=amount`` pairs, separated by spaces, in entry order."""
-    return " ".join(f"{entry}={amount}" for entry, amount in sorted(ledger.items()))
-
-
-def decode_ledger(value: Any) -> dict[str, int]:
-    """The ledger a stored value holds; raise ValueError when it is not one."""
-    if isinstance(value, Mapping):
-        pairs: list[tuple[str, Any]] = [(str(k), v) for k, v in value.items()]
-    elif isinstance(value, str):
-        pairs = []
-        for part in value.split():
-            entry, sep, text = part.partition("=")
-            if not sep or not entry:
-                raise ValueError(f"has {part!r}, not entry=amount")
-            pairs.append((entry, text))
-    else:
-        raise ValueError(f"is a {type(value).__name__}, not a string")
-    ledger: dict[str, int] = {}
-    for entry, raw in pairs:
-        counted = whole_number(raw) if not isinstance(raw, str) else _whole_text(raw)
-        if counted is None:
-            raise ValueError(f"gives {entry} the amount {raw!r}, not a whole number")
-        ledger[entry] = counted
-    return ledger
-
-
-def _whole_text(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
 class BoundAggregate:
-    """An aggregate resolved against the model: entities, keys and the recount query."""
+    """An aggregate resolved against the model: entities, keys, guards and the queries a recount makes."""
 
     def __init__(self, model: Model, spec: SumAggregate = XP) -> None:
         self.model = model
@@ -138,14 +111,36 @@ class BoundAggregate:
         linked = {source_field for _, source_field in spec.link}
         source_keys = self.source.table_keys
         if not set(source_keys.partition.fields) <= linked:
-            # The recount reads a target's source items with one Query on their partition.
+            # The rebuild reads a target's source items with one Query on their partition.
             raise ModelError(
                 f"{spec.source} items must be partitioned by {', '.join(sorted(linked))} "
                 "so that a recount can query them"
             )
-        self.key_names = [model.table_index.partition_key] + (
-            [model.table_index.sort_key] if model.table_index.sort_key else []
-        )
+        if not {target_field for target_field, _ in spec.link} <= set(self.target.table_keys.fields):
+            raise ModelError(f"{spec.target}'s table key must hold the fields the aggregate links on")
+        index = model.table_index
+        if index.sort_key is None:
+            raise ModelError("aggregate guards need a table with a sort key")
+        self.key_names = [index.partition_key, index.sort_key]
+        self._check_guards_stand_apart()
+
+    def _check_guards_stand_apart(self) -> None:
+        """Refuse a model in which an entity's or marker's table key could fall among the guards."""
+        spec = self.spec
+        names = set(self.model.entities) | set(self.model.uniques)
+        if spec.guard_type in names:
+            raise ModelError(f"aggregate guards' type {spec.guard_type!r} is the name of an entity or a marker")
+        templates = [(entity.name, entity.table_keys.partition) for entity in self.model.entities.values()]
+        templates += [(unique.name, unique.keys.partition) for unique in self.model.uniques.values()]
+        for name, template in templates:
+            head = template.literal_prefix
+            if head.startswith(spec.guard_prefix) or spec.guard_prefix.startswith(head):
+                raise ModelError(
+                    f"{name}'s partition key {template.text!r} could fall among the aggregate guards "
+                    f"({spec.guard_prefix}...); give the guards another prefix"
+                )
+
+    # -- items --------------------------------------------------------------
 
     def table_key(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {name: item[name] for name in self.key_names if name in item}
@@ -196,18 +191,14 @@ class BoundAggregate:
             raise PoisonRecordError(f"{where}: {self.source.name}.{name} is {source_item[name]!r}, not a whole number")
         return value
 
-    def counted_amount(self, source_item: Mapping[str, Any]) -> int | None:
-        """What the ledger records for a source item as it is now: a malformed item counts as nothing."""
-        return whole_number(source_item.get(self.spec.source_field))
+    def counted_amount(self, source_item: Mapping[str, Any] | None) -> int:
+        """What a source item as it is now counts for: nothing when it is gone or malformed."""
+        if source_item is None or not self.is_source(source_item):
+            return 0
+        return whole_number(source_item.get(self.spec.source_field)) or 0
 
-    def entry(self, source_key: Mapping[str, Any]) -> str:
-        """The ledger entry name of a source item: a short digest of its table key."""
-        text = "\x00".join(str(source_key[name]) for name in self.key_names)
-        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-    def state(self, target_item: Mapping[str, Any] | None, where: str) -> LedgerState:
-        if target_item is None:
-            return EMPTY
+    def state(self, target_item: Mapping[str, Any], where: str) -> TargetState:
+        """The target's total and revision; raise PoisonRecordError when the total is not a whole number."""
         spec = self.spec
         raw_total = target_item.get(spec.target_field)
         total = 0 if raw_total is None else whole_number(raw_total)
@@ -215,26 +206,64 @@ class BoundAggregate:
             raise PoisonRecordError(
                 f"{where}: {self.target.name}.{spec.target_field} is {raw_total!r}, not a whole number"
             )
-        raw_ledger = target_item.get(spec.ledger_attribute)
-        ledger: dict[str, int] = {}
-        if raw_ledger is not None:
-            try:
-                ledger = decode_ledger(raw_ledger)
-            except ValueError as exc:
-                raise PoisonRecordError(f"{where}: {spec.ledger_attribute} {exc}") from None
-        revision = whole_number(target_item.get(spec.revision_attribute, 0))
-        return LedgerState(
-            total,
-            ledger,
-            revision or 0,
-            has_ledger=raw_ledger is not None,
-            has_revision=spec.revision_attribute in target_item,
-            has_total=raw_total is not None,
-        )
+        revision = whole_number(target_item.get(spec.revision_attribute)) or 0
+        return TargetState(total, revision, raw_total is not None, spec.revision_attribute in target_item)
 
-    def recount_query(self, target_item: Mapping[str, Any]) -> dict[str, Any]:
+    # -- guards -------------------------------------------------------------
+
+    def entry(self, source_key: Mapping[str, Any]) -> str:
+        """The sort key of a source item's guard: a short digest of the item's table key."""
+        text = "\x00".join(str(source_key[name]) for name in self.key_names)
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+    def guard_partition(self, target_key: Mapping[str, Any]) -> str:
+        values = self.key_values(self.target, target_key) or {}
+        return self.spec.guard_prefix + "#".join(str(values.get(field, "")) for field, _ in self.spec.link)
+
+    def guard_key(self, target_key: Mapping[str, Any], source_key: Mapping[str, Any]) -> dict[str, str]:
+        partition, sort = self.key_names
+        return {partition: self.guard_partition(target_key), sort: self.entry(source_key)}
+
+    def guard_item(self, guard_key: Mapping[str, str], amount: int) -> dict[str, Any]:
+        return {**guard_key, self.model.type_attribute: self.spec.guard_type, self.spec.guard_field: amount}
+
+    def is_guard(self, item: Mapping[str, Any] | None) -> bool:
+        return item is not None and item.get(self.model.type_attribute) == self.spec.guard_type
+
+    def guarded_amount(self, guard: Mapping[str, Any] | None, where: str) -> int | None:
+        """What a guard says was counted; None when there is no guard."""
+        if guard is None:
+            return None
+        value = whole_number(guard.get(self.spec.guard_field))
+        if value is None:
+            key = "/".join(str(guard.get(name)) for name in self.key_names)
+            raise PoisonRecordError(f"{where}: the guard {key} holds {guard.get(self.spec.guard_field)!r}, not a count")
+        return value
+
+    # -- queries ------------------------------------------------------------
+
+    def read_projection(self) -> dict[str, Any]:
+        """ProjectionExpression and names for reads of targets, sources and guards: what the handler looks at."""
+        spec = self.spec
+        wanted = [*self.key_names, self.model.type_attribute, spec.target_field, spec.revision_attribute]
+        wanted += [spec.source_field, spec.guard_field]
+        names = {f"#r{n}": name for n, name in enumerate(dict.fromkeys(wanted))}
+        return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+
+    def guards_query(self, target_key: Mapping[str, Any]) -> dict[str, Any]:
+        """Query parameters (without TableName) for every guard of a target."""
+        partition, sort = self.key_names
+        return {
+            "KeyConditionExpression": "#p = :p",
+            "ProjectionExpression": "#p, #s, #a",
+            "ExpressionAttributeNames": {"#p": partition, "#s": sort, "#a": self.spec.guard_field},
+            "ExpressionAttributeValues": {":p": {"S": self.guard_partition(target_key)}},
+            "ConsistentRead": True,
+        }
+
+    def sources_query(self, target_key: Mapping[str, Any]) -> dict[str, Any]:
         """Query parameters (without TableName) for every source item of a target."""
-        values = self.target.values(target_item)
+        values = self.key_values(self.target, target_key) or {}
         linked = {source_field: values[target_field] for target_field, source_field in self.spec.link}
         keys = self.source.table_keys
         index = self.model.table_index

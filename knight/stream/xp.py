@@ -4,46 +4,54 @@ Records are applied in order; the first one that fails stops the batch, so
 that every record before it is applied exactly once and the feeder resumes
 at the failed one. See knight.stream.aggregate for why applying a record again
 changes nothing. Within a batch each item is read once, and each student is
-written once, however many of its progress records the batch holds.
+written once for every 99 guards that change (one transaction), however many
+of its progress records the batch holds.
 
 What each record does:
 
-- progress INSERT/MODIFY/REMOVE: reconcile that item's ledger entry on its
-  student with the item as it is now (adds, applies new - old, subtracts);
+- progress INSERT/MODIFY/REMOVE: reconcile that item's guard, and the
+  student's xp with it, with the item as it is now (adds, applies new - old,
+  subtracts);
 - a progress record whose xp is missing or not a whole number is poison: it
   fails (and so reaches the dead-letter queue); the item counts as 0;
 - a progress record whose student does not exist fails while the progress
   item exists (it is an orphan, someone must look); never creates a student;
-  when both are gone there is nothing left to correct and it succeeds;
-- student INSERT/MODIFY written by anyone but this handler (seed, import, a
-  writer that replaced the item) with a different xp or ledger: recount the
-  student from its progress items, so bulk copies never count twice;
-- everything else (other entities, helper items, REMOVE of a student): ignored.
+  when both are gone there is nothing left to correct and it succeeds (the
+  item's guard, if any, is dropped);
+- student INSERT, and MODIFY of xp or xpRevision by anyone but this handler
+  (seed, import, a person setting xp): recount the student from its guards,
+  so bulk copies never count twice;
+- everything else (other entities, guards, markers, REMOVE of a student): ignored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder
-from botocore.exceptions import ClientError
-
 from knight.data.batch import from_dynamodb, to_dynamodb
-from knight.errors import AggregateTargetMissingError, ConflictError, ThrottledError
+from knight.errors import AggregateTargetMissingError, ConflictError, PoisonRecordError, ThrottledError
 from knight.model import Model
-from knight.stream.aggregate import XP, BoundAggregate, LedgerState, SumAggregate, encode_ledger
+from knight.stream.aggregate import XP, BoundAggregate, SumAggregate
 from knight.stream.records import StreamRecord
 from knight.stream.results import BatchResult, RecordFailure, error_code, is_transient
+from knight.stream.xp_writes import GUARDS_PER_TRANSACTION, GuardChange, XpWrites
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _THROTTLE_ATTEMPTS = 10
 """BatchGetItem rounds for keys DynamoDB left unprocessed before the batch waits as an outage."""
+
+_KEYS_PER_READ = 100
+"""BatchGetItem reads up to 100 keys."""
+
+_UNREADABLE = object()
+"""A record image that could not be decoded."""
 
 APPLIED = "applied"
 UNCHANGED = "unchanged"
@@ -61,7 +69,7 @@ class XpDependencies:
     dynamodb: DynamoDBClient
     aggregate: SumAggregate = XP
     max_conflicts: int = 25
-    """Optimistic retries when another writer changed the student between read and write."""
+    """Optimistic retries when another writer changed a guard or the student between read and write."""
 
 
 def handle_xp_records(records: Sequence[StreamRecord], deps: XpDependencies) -> BatchResult:
@@ -77,15 +85,17 @@ class XpHandler:
     def __init__(self, deps: XpDependencies) -> None:
         self.deps = deps
         self.aggregate = BoundAggregate(deps.model, deps.aggregate)
+        self.writes = XpWrites(deps.dynamodb, deps.table, self.aggregate)
 
     def __call__(self, records: Sequence[StreamRecord]) -> BatchResult:
         result = BatchResult(len(records))
         batch = _Batch(self, defer=True)
-        batch.prefetch(self._keys_to_read(records))
+        images = self._images(records)
+        batch.prefetch(self._keys_to_read(records, images))
         failure: RecordFailure | None = None
-        for record in records:
+        for record, image in zip(records, images, strict=True):
             try:
-                outcome = self._apply(record, batch)
+                outcome = self._apply(record, batch, record.image if image is _UNREADABLE else image)
             except Exception as exc:
                 failure = RecordFailure.from_exception(record, exc)
                 break
@@ -100,37 +110,44 @@ class XpHandler:
 
     def apply(self, record: StreamRecord) -> str:
         """Apply one record at once; return what it did."""
-        return self._apply(record, _Batch(self, defer=False))
+        return self._apply(record, _Batch(self, defer=False), record.image)
 
-    def _apply(self, record: StreamRecord, batch: _Batch) -> str:
-        image = record.image
-        if self.aggregate.is_source(image):
-            return self._apply_source(record, batch)
+    def _apply(self, record: StreamRecord, batch: _Batch, image: dict[str, Any] | None) -> str:
+        if image is not None and self.aggregate.is_source(image):
+            return self._apply_source(record, batch, image)
         if self.aggregate.is_target(image):
-            return self._apply_target(record, batch)
+            return self._apply_target(record)
         return IGNORED
 
-    def _keys_to_read(self, records: Sequence[StreamRecord]) -> list[dict[str, Any]]:
-        """The students and progress items a batch will read, so that one request reads them all."""
-        agg = self.aggregate
-        keys: list[dict[str, Any]] = []
+    @staticmethod
+    def _images(records: Sequence[StreamRecord]) -> list[Any]:
+        """Each record's image, decoded once for the batch (_UNREADABLE: it fails when its turn comes)."""
+        images: list[Any] = []
         for record in records:
             try:
-                image = record.image
-                if agg.is_source(image):
-                    assert image is not None
-                    keys += [agg.target_key_of(image, ""), agg.table_key(record.keys)]
+                images.append(record.image)
+            except Exception:
+                images.append(_UNREADABLE)
+        return images
+
+    def _keys_to_read(self, records: Sequence[StreamRecord], images: Sequence[Any]) -> list[dict[str, Any]]:
+        """The students, progress items and guards a batch will read, so that few requests read them all."""
+        agg = self.aggregate
+        keys: list[dict[str, Any]] = []
+        for record, image in zip(records, images, strict=True):
+            try:
+                if image is not _UNREADABLE and agg.is_source(image):
+                    target_key, source_key = agg.target_key_of(image, ""), agg.table_key(record.keys)
+                    keys += [target_key, source_key, agg.guard_key(target_key, source_key)]
             except Exception:
                 continue  # a malformed record fails when its turn comes
         return keys
 
     # -- progress records -------------------------------------------------
 
-    def _apply_source(self, record: StreamRecord, batch: _Batch) -> str:
+    def _apply_source(self, record: StreamRecord, batch: _Batch, image: dict[str, Any]) -> str:
         where = f"record {record.sequence_number}"
         agg = self.aggregate
-        image = record.image
-        assert image is not None
         if record.event_name != "REMOVE":
             agg.amount(image, where)  # a poison record fails here, whatever the table says now
         target_key = agg.target_key_of(image, where)
@@ -139,76 +156,117 @@ class XpHandler:
     def _reconcile(
         self, target_key: dict[str, Any], source_key: dict[str, Any], where: str, batch: _Batch, sequence: str
     ) -> str:
-        """Make the target's ledger entry for one source item agree with the table."""
+        """Make one source item's guard, and the target's total with it, agree with the table."""
         agg = self.aggregate
-        entry = agg.entry(source_key)
+        guard_key = agg.guard_key(target_key, source_key)
+        target, source, guard = batch.get([target_key, source_key, guard_key])
+        if target is None:
+            return self._target_gone(target_key, source_key, guard_key, source=source, guard=guard, where=where)
+        agg.state(target, where)  # a total that is not a number is poison: nothing could add to it
+        staged = batch.staged_change(target_key, guard_key)
+        counted = staged.want if staged is not None else agg.guarded_amount(guard, where)
+        want = agg.counted_amount(source)
+        if want == (counted or 0):
+            return UNCHANGED
+        change = GuardChange(guard_key, agg.guarded_amount(guard, where), want, source_key, sequence)
+        batch.stage(target_key, change)
+        return APPLIED
+
+    def _target_gone(
+        self,
+        target_key: dict[str, Any],
+        source_key: Mapping[str, Any],
+        guard_key: Mapping[str, str],
+        *,
+        source: Mapping[str, Any] | None,
+        guard: Mapping[str, Any] | None,
+        where: str,
+    ) -> str:
+        agg = self.aggregate
+        if agg.is_source(source):
+            raise AggregateTargetMissingError(
+                f"{where}: {agg.source.name} {_show(source_key)} belongs to {agg.target.name} "
+                f"{_show(target_key)}, which does not exist; create it (or remove the "
+                f"{agg.source.name}), then run `knight dlq replay`"
+            )
+        have = agg.guarded_amount(guard, where)
+        if have is not None:
+            self.writes.drop_guard(guard_key, have)
+        return TARGET_GONE
+
+    def _commit(self, target_key: dict[str, Any], changes: Sequence[GuardChange]) -> None:
+        """Write up to 99 guard changes of one target in one transaction; after a conflict, reconcile them again."""
+        where = f"record {changes[0].sequence}" if changes[0].sequence else f"key {_show(target_key)}"
+        pending = [change for change in changes if change.needed]
         for attempt in range(self.deps.max_conflicts):
-            # The first try may use what the batch read up front; after a conflict, read again.
-            target, source = batch.get([target_key, source_key], fresh=attempt > 0)
-            if target is None:
-                if source is None or not agg.is_source(source):
-                    return TARGET_GONE
-                raise AggregateTargetMissingError(
-                    f"{where}: {agg.source.name} {_show(source_key)} belongs to {agg.target.name} "
-                    f"{_show(target_key)}, which does not exist; create it (or remove the "
-                    f"{agg.source.name}), then run `knight dlq replay`"
+            if not pending:
+                return
+            outcome = self.writes.transact(target_key, pending)
+            if outcome == "committed":
+                return
+            if outcome == "conflict":
+                _pause(attempt)  # another transaction holds one of the items at this moment
+            pending = self._again(target_key, pending, where)
+        raise ConflictError(f"{where}: the {self.aggregate.target.name} kept changing; it is tried again later")
+
+    def _again(self, target_key: dict[str, Any], changes: Sequence[GuardChange], where: str) -> list[GuardChange]:
+        """The changes still needed, from fresh reads of the target, the source items and their guards."""
+        agg = self.aggregate
+        sources = [dict(change.source_key) for change in changes if change.source_key is not None]
+        assert len(sources) == len(changes), "a change from a record names its progress item"
+        guard_keys = [dict(change.guard_key) for change in changes]
+        target, *rest = self._get_many([target_key, *sources, *guard_keys])
+        found = zip(changes, rest[: len(changes)], rest[len(changes) :], strict=True)
+        if target is None:
+            for change, source, guard in found:
+                self._target_gone(
+                    target_key, change.source_key or {}, change.guard_key, source=source, guard=guard, where=where
                 )
-            state = batch.state_of(target, where)
-            if not state.consistent:
-                return self._recount(target_key, where, batch)
-            want = agg.counted_amount(source) if source is not None and agg.is_source(source) else None
-            have = state.ledger.get(entry)
-            if want == have:
-                return UNCHANGED
-            ledger = dict(state.ledger)
-            if want is None:
-                ledger.pop(entry, None)
-            else:
-                ledger[entry] = want
-            total = state.total - (have or 0) + (want or 0)
-            if batch.update(target, state=state, total=total, ledger=ledger, source_key=source_key, sequence=sequence):
-                return APPLIED
-        raise ConflictError(f"{where}: the {agg.target.name} kept changing; it is tried again later")
+            return []
+        agg.state(target, where)
+        again = [
+            dataclasses.replace(change, have=agg.guarded_amount(guard, where), want=agg.counted_amount(source))
+            for change, source, guard in found
+        ]
+        return [change for change in again if change.needed]
 
     # -- student records --------------------------------------------------
 
-    def _apply_target(self, record: StreamRecord, batch: _Batch) -> str:
+    def _apply_target(self, record: StreamRecord) -> str:
         if record.event_name == "REMOVE":
             return IGNORED
         where = f"record {record.sequence_number}"
         agg = self.aggregate
-        new = agg.state(record.new_image, where)
-        old = agg.state(record.old_image, where)
-        if new.same_as(old):
-            return UNCHANGED
-        if record.event_name == "MODIFY" and new.revision == old.revision + 1 and new.consistent:
-            return UNCHANGED  # this handler's own update
-        # Someone else wrote the aggregate (seed, import, a writer that replaced the
-        # item): the progress items in the table are the truth, so count them again.
-        return self._recount(agg.table_key(record.keys), where, batch)
+        new_image = record.new_image
+        assert new_image is not None
+        new = agg.state(new_image, where)
+        old_image = record.old_image
+        if record.event_name == "MODIFY" and old_image is not None:
+            try:
+                old = agg.state(old_image, where)
+            except PoisonRecordError:
+                old = None  # a total that was not a number and now is: count it again
+            if old is not None and (new.total, new.has_total, new.revision) == (old.total, old.has_total, old.revision):
+                return UNCHANGED  # the aggregate was not touched (a new name, say)
+            if old is not None and new.revision == old.revision + 1 and _same_apart_from(old_image, new_image, agg):
+                return UNCHANGED  # this handler's own update
+        # Someone else wrote the total (seed, import, a person): the guards are what was counted.
+        return self._recount(agg.table_key(record.keys), where)
 
-    def _recount(self, target_key: dict[str, Any], where: str, batch: _Batch) -> str:
+    def _recount(self, target_key: dict[str, Any], where: str) -> str:
+        """Make the target's total the sum of its guards."""
         agg = self.aggregate
-        batch.discard(target_key)  # the recount reads the truth; what was staged is part of it
         for _ in range(self.deps.max_conflicts):
-            (target,) = batch.get([target_key], fresh=True)
+            (target,) = self._get_many([target_key])
             if target is None:
                 return TARGET_GONE
+            # The revision is read first: the write below is conditioned on it, so a transaction
+            # that commits while the guards are being read makes it fail and the recount start again.
             state = agg.state(target, where)
-            ledger: dict[str, int] = {}
-            params = agg.recount_query(target)
-            paginator = self.deps.dynamodb.get_paginator("query")
-            for page in paginator.paginate(TableName=self.deps.table, **params):
-                for raw in page.get("Items", []):
-                    item = from_dynamodb(dict(raw))
-                    amount = agg.counted_amount(item)
-                    if amount is not None:
-                        ledger[agg.entry(agg.table_key(item))] = amount
-            total = sum(ledger.values())
-            if state.has_ledger and (total, ledger) == (state.total, state.ledger):
+            total = sum(agg.guarded_amount(guard, where) or 0 for guard in self._query(agg.guards_query(target_key)))
+            if state.has_total and state.total == total:
                 return UNCHANGED
-            if self._write(target_key, state, total, ledger):
-                batch.remember(target, total, ledger, state.revision + 1)
+            if self.writes.set_total(target_key, state, total):
                 return RECOUNTED
         raise ConflictError(f"{where}: the {agg.target.name} kept changing during a recount; tried again later")
 
@@ -218,22 +276,22 @@ class XpHandler:
         """Make the aggregate right for the item with this table key, from the table alone.
 
         What a replay does when the stream no longer has a record: a progress
-        key reconciles its entry, a student key recounts the student.
+        key reconciles its guard, a student key rebuilds the student.
         """
         agg = self.aggregate
         where = f"key {_show(key)}"
         source_key = agg.table_key(key)
         values = agg.key_values(agg.source, source_key)
-        batch = _Batch(self, defer=False)
         if values is not None and all(values.get(s) for _, s in agg.spec.link):
             target_key = agg.target.key({t: values[s] for t, s in agg.spec.link})
-            (source,) = batch.get([source_key], fresh=True)
+            batch = _Batch(self, defer=False)
+            (source,) = batch.get([source_key])
             if source is not None and agg.is_source(source):
                 # A replay succeeds only once the item is right: a poison item stays in the queue.
                 agg.amount(source, where)
             return self._reconcile(target_key, source_key, where, batch, "")
         if agg.key_values(agg.target, source_key) is not None:
-            return self._recount(source_key, where, batch)
+            return self._rebuild(source_key, where)
         return IGNORED
 
     def reconcile_keys(self, keys: Sequence[dict[str, Any]]) -> BatchResult:
@@ -248,32 +306,73 @@ class XpHandler:
         return result
 
     def recount_all(self) -> BatchResult:
-        """Recount every student from its progress items (a replay with nothing else to go on)."""
+        """Rebuild every student from its progress items (a replay with nothing else to go on)."""
         agg = self.aggregate
-        keys: list[dict[str, Any]] = []
-        paginator = self.deps.dynamodb.get_paginator("scan")
-        for page in paginator.paginate(
-            TableName=self.deps.table,
-            FilterExpression="#t = :t",
-            ExpressionAttributeNames={"#t": self.deps.model.type_attribute},
-            ExpressionAttributeValues={":t": {"S": agg.target.name}},
-        ):
-            keys += [agg.table_key(from_dynamodb(dict(raw))) for raw in page.get("Items", [])]
+        scan = {
+            "TableName": self.deps.table,
+            "FilterExpression": "#t = :t",
+            "ExpressionAttributeNames": {"#t": self.deps.model.type_attribute},
+            "ExpressionAttributeValues": {":t": {"S": agg.target.name}},
+        }
+        keys = [agg.table_key(item) for item in self._pages("scan", scan)]
         result = BatchResult(len(keys))
         for key in keys:
             try:
-                result.outcomes[self._recount(key, f"key {_show(key)}", _Batch(self, defer=False))] += 1
+                result.outcomes[self._rebuild(key, f"key {_show(key)}")] += 1
             except Exception as exc:
                 result.failures.append(RecordFailure(_show(key), error_code(exc), str(exc), is_transient(exc)))
         return result
 
+    def _rebuild(self, target_key: dict[str, Any], where: str) -> str:
+        """Bring every guard of a target in line with its source items, then recount it."""
+        agg = self.aggregate
+        partition, sort = agg.key_names
+        wrote = False
+        for attempt in range(self.deps.max_conflicts):
+            (target,) = self._get_many([target_key])
+            if target is None:
+                return TARGET_GONE
+            agg.state(target, where)
+            # Guards before sources: a source written after its read was counted (its guard seen
+            # or not) by a transaction whose guard the conditions below then find changed.
+            guards = {guard[sort]: guard for guard in self._query(agg.guards_query(target_key))}
+            changes: list[GuardChange] = []
+            for source in self._query(agg.sources_query(target_key)):
+                key = agg.table_key(source)
+                guard_key = agg.guard_key(target_key, key)
+                have = agg.guarded_amount(guards.pop(guard_key[sort], None), where)
+                changes.append(GuardChange(guard_key, have, agg.counted_amount(source), key))
+            for entry, guard in guards.items():  # guards of items that are gone
+                key = {partition: agg.guard_partition(target_key), sort: entry}
+                changes.append(GuardChange(key, agg.guarded_amount(guard, where), 0))
+            outcome = "committed"
+            for chunk in _chunks([change for change in changes if change.needed], GUARDS_PER_TRANSACTION):
+                outcome = self.writes.transact(target_key, chunk)
+                if outcome != "committed":
+                    break
+                wrote = True
+            if outcome == "committed":
+                recounted = self._recount(target_key, where)
+                return RECOUNTED if wrote else recounted
+            if outcome == "conflict":
+                _pause(attempt)
+        raise ConflictError(f"{where}: the {agg.target.name} kept changing during a rebuild; tried again later")
+
     # -- DynamoDB ---------------------------------------------------------
 
     def _get_many(self, keys: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
-        """Strongly consistent reads of a few items, in the order asked."""
-        wanted = [to_dynamodb(key) for key in keys]
+        """Strongly consistent reads of items, in the order asked."""
         found: dict[str, dict[str, Any]] = {}
-        request: dict[str, Any] = {self.deps.table: {"Keys": _unique(wanted), "ConsistentRead": True}}
+        for chunk in _chunks(_unique(keys), _KEYS_PER_READ):
+            for item in self._read(chunk):
+                found[self.fingerprint(item)] = item
+        return [found.get(self.fingerprint(key)) for key in keys]
+
+    def _read(self, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        wanted = [to_dynamodb(key) for key in keys]
+        # Only what the handler looks at: less to send and to parse (a progress item has twice as much).
+        read = {"Keys": wanted, "ConsistentRead": True, **self.aggregate.read_projection()}
+        request: dict[str, Any] = {self.deps.table: read}
         client = self.deps.dynamodb
         for attempt in range(_THROTTLE_ATTEMPTS):
             if attempt:
@@ -281,83 +380,42 @@ class XpHandler:
                 time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
             response = client.batch_get_item(RequestItems=request)
             for raw in response.get("Responses", {}).get(self.deps.table, []):
-                item = from_dynamodb(dict(raw))
-                found[self.fingerprint(item)] = item
+                yield from_dynamodb(dict(raw))
             request = dict(response.get("UnprocessedKeys") or {})
             if not request:
-                break
-        else:
-            # An outage, not a failure: the runner waits and tries the batch again, never dead-letters it.
-            raise ThrottledError("DynamoDB kept keys unprocessed; the table is throttled, tried again later")
-        return [found.get(self.fingerprint(key)) for key in keys]
+                return
+        # An outage, not a failure: the runner waits and tries the batch again, never dead-letters it.
+        raise ThrottledError("DynamoDB kept keys unprocessed; the table is throttled, tried again later")
 
-    def fingerprint(self, item: dict[str, Any]) -> str:
+    def _query(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        return self._pages("query", {"TableName": self.deps.table, **params})
+
+    def _pages(self, operation: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        paginator = self.deps.dynamodb.get_paginator(operation)  # type: ignore[call-overload]
+        for page in paginator.paginate(**params):
+            for raw in page.get("Items", []):
+                yield from_dynamodb(dict(raw))
+
+    def fingerprint(self, item: Mapping[str, Any]) -> str:
         return "\x00".join(str(item.get(name)) for name in self.aggregate.key_names)
-
-    def _write(self, target_key: dict[str, Any], state: LedgerState, total: int, ledger: dict[str, int]) -> bool:
-        """Set total, ledger and revision + 1 if the target is still as read; False when it changed."""
-        spec = self.aggregate.spec
-        partition = self.aggregate.key_names[0]
-        condition: ConditionBase = Attr(partition).exists()
-        condition &= (
-            Attr(spec.revision_attribute).eq(state.revision)
-            if state.has_revision
-            else Attr(spec.revision_attribute).not_exists()
-        )
-        condition &= (
-            Attr(spec.target_field).eq(state.total) if state.has_total else Attr(spec.target_field).not_exists()
-        )
-        built = ConditionExpressionBuilder().build_expression(condition)
-        names = {
-            **built.attribute_name_placeholders,
-            "#u_total": spec.target_field,
-            "#u_ledger": spec.ledger_attribute,
-            "#u_revision": spec.revision_attribute,
-        }
-        values = to_dynamodb(
-            {
-                **built.attribute_value_placeholders,
-                ":u_total": total,
-                ":u_ledger": encode_ledger(ledger),
-                ":u_revision": state.revision + 1,
-            }
-        )
-        try:
-            self.deps.dynamodb.update_item(
-                TableName=self.deps.table,
-                Key=to_dynamodb(target_key),
-                UpdateExpression="SET #u_total = :u_total, #u_ledger = :u_ledger, #u_revision = :u_revision",
-                ConditionExpression=built.condition_expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
 
 
 @dataclass
 class _Staged:
-    """A student update that waits for the end of the batch."""
+    """A student's guard changes that wait for the end of the batch, by guard, in record order."""
 
     target_key: dict[str, Any]
-    base: LedgerState
-    """The student as read from the table: the write's condition."""
-    total: int
-    ledger: dict[str, int]
-    sources: list[dict[str, Any]]
-    first_sequence: str
+    changes: dict[str, GuardChange] = field(default_factory=dict)
 
 
 class _Batch:
-    """One batch's working set: each item read once, each student written once.
+    """One batch's working set: each item read once, each student's changes written together.
 
     A value read here can be a little behind the table; that is safe: a write
-    based on a stale student fails its condition and the records behind it
-    are reconciled again from fresh reads, and a progress item that changed
-    since has a later record of its own, which reconciles it.
+    based on a stale guard or a student that is gone fails its condition and
+    the changes behind it are reconciled again from fresh reads, and a
+    progress item that changed since has a later record of its own, which
+    reconciles it.
     """
 
     def __init__(self, handler: XpHandler, *, defer: bool) -> None:
@@ -367,96 +425,71 @@ class _Batch:
         self.staged: dict[str, _Staged] = {}
 
     def prefetch(self, keys: list[dict[str, Any]]) -> None:
-        wanted = _unique([key for key in keys if self.handler.fingerprint(key) not in self.items])
-        for start in range(0, len(wanted), 100):  # BatchGetItem reads up to 100 keys
-            self._load(wanted[start : start + 100])
+        self.get(keys)
 
-    def _load(self, keys: list[dict[str, Any]]) -> None:
-        for key, item in zip(keys, self.handler._get_many(keys), strict=True):
-            self.items[self.handler.fingerprint(key)] = item
-
-    def get(self, keys: list[dict[str, Any]], *, fresh: bool) -> list[dict[str, Any] | None]:
+    def get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
         fingerprint = self.handler.fingerprint
-        missing = [key for key in keys if fresh or fingerprint(key) not in self.items]
+        missing = _unique([key for key in keys if fingerprint(key) not in self.items])
         if missing:
-            self._load(_unique(missing))
+            for key, item in zip(missing, self.handler._get_many(missing), strict=True):
+                self.items[fingerprint(key)] = item
         return [self.items[fingerprint(key)] for key in keys]
 
-    def state_of(self, target: dict[str, Any], where: str) -> LedgerState:
-        """The student's state, with what this batch staged for it applied."""
-        staged = self.staged.get(self.handler.fingerprint(target))
-        if staged is None:
-            return self.handler.aggregate.state(target, where)
-        base = staged.base
-        return LedgerState(staged.total, dict(staged.ledger), base.revision, True, base.has_revision, base.has_total)
+    def staged_change(self, target_key: Mapping[str, Any], guard_key: Mapping[str, str]) -> GuardChange | None:
+        fingerprint = self.handler.fingerprint
+        staged = self.staged.get(fingerprint(target_key))
+        return None if staged is None else staged.changes.get(fingerprint(guard_key))
 
-    def update(
-        self,
-        target: dict[str, Any],
-        *,
-        state: LedgerState,
-        total: int,
-        ledger: dict[str, int],
-        source_key: dict[str, Any],
-        sequence: str,
-    ) -> bool:
-        """Stage (or, when not deferring, write) a student's new total and ledger; False on a conflict."""
-        handler = self.handler
-        fp = handler.fingerprint(target)
+    def stage(self, target_key: dict[str, Any], change: GuardChange) -> None:
+        """Stage a guard change (or, when not deferring, write it at once)."""
+        fingerprint = self.handler.fingerprint
         if not self.defer:
-            if not handler._write(handler.aggregate.table_key(target), state, total, ledger):
-                return False
-            self.remember(target, total, ledger, state.revision + 1)
-            return True
-        staged = self.staged.get(fp)
-        if staged is None:
-            staged = self.staged[fp] = _Staged(handler.aggregate.table_key(target), state, total, ledger, [], sequence)
-        staged.total, staged.ledger = total, ledger
-        staged.sources.append(source_key)
-        return True
-
-    def remember(self, target: dict[str, Any], total: int, ledger: dict[str, int], revision: int) -> None:
-        """Keep what was just written instead of reading it back."""
-        spec = self.handler.aggregate.spec
-        self.items[self.handler.fingerprint(target)] = {
-            **target,
-            spec.target_field: total,
-            spec.ledger_attribute: encode_ledger(ledger),
-            spec.revision_attribute: revision,
-        }
-
-    def discard(self, target_key: dict[str, Any]) -> None:
-        self.staged.pop(self.handler.fingerprint(target_key), None)
+            self.items.pop(fingerprint(change.guard_key), None)  # what it holds after the write: read again
+            self.handler._commit(target_key, [change])
+            return
+        staged = self.staged.setdefault(fingerprint(target_key), _Staged(target_key))
+        before = staged.changes.get(fingerprint(change.guard_key))
+        # The guard as read and the first record behind the change stay; only the count moves.
+        staged.changes[fingerprint(change.guard_key)] = (
+            change if before is None else dataclasses.replace(before, want=change.want)
+        )
 
     def flush(self) -> list[RecordFailure]:
-        """Write every staged student; a failure is reported at the first record behind it."""
+        """Write every staged change; a failure is reported at the first record behind its transaction."""
         failures = []
         staged, self.staged = list(self.staged.values()), {}
         for update in staged:
-            try:
-                self._flush(update)
-            except Exception as exc:
-                failures.append(RecordFailure(update.first_sequence, error_code(exc), str(exc), is_transient(exc)))
+            for chunk in _chunks(list(update.changes.values()), GUARDS_PER_TRANSACTION):
+                try:
+                    self.handler._commit(update.target_key, chunk)
+                except Exception as exc:
+                    failures.append(RecordFailure(chunk[0].sequence, error_code(exc), str(exc), is_transient(exc)))
+                    break  # this student's later changes come after the failure: they are delivered again
         return failures
 
-    def _flush(self, update: _Staged) -> None:
-        handler = self.handler
-        if handler._write(update.target_key, update.base, update.total, update.ledger):
-            return
-        # Another writer changed the student meanwhile: reconcile each item again, from fresh reads.
-        again = _Batch(handler, defer=False)
-        where = f"record {update.first_sequence}"
-        for source_key in _unique(update.sources):
-            handler._reconcile(update.target_key, source_key, where, again, update.first_sequence)
+
+def _same_apart_from(old: Mapping[str, Any], new: Mapping[str, Any], agg: BoundAggregate) -> bool:
+    """Whether two images differ only in the total and the revision (as this handler's updates do)."""
+    own = {agg.spec.target_field, agg.spec.revision_attribute}
+    return {k: v for k, v in old.items() if k not in own} == {k: v for k, v in new.items() if k not in own}
+
+
+def _pause(attempt: int) -> None:
+    """Back off (full jitter) after a transaction met another on the same items."""
+    time.sleep(random.uniform(0, min(1.0, 0.01 * 2**attempt)))
+
+
+def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _unique(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
+    seen: dict[str, dict[str, Any]] = {}
     for key in keys:
-        if key not in seen:
-            seen.append(key)
-    return seen
+        seen.setdefault("\x00".join(f"{name}={value}" for name, value in sorted(key.items())), key)
+    return list(seen.values())
 
 
-def _show(key: dict[str, Any]) -> str:
+def _show(key: Mapping[str, Any]) -> str:
     return "/".join(str(value) for value in key.values())
