@@ -25,6 +25,7 @@ from stream_checks import (
     student_xp,
 )
 
+from knight.data import transfer
 from knight.data.batch import to_dynamodb
 from knight.data.purge import purge
 from knight.data.seed import seed_table
@@ -260,6 +261,46 @@ def test_a_student_overwritten_by_another_writer_is_recounted(
     )
     assert_consistent(processor)
     assert student_xp(engine, model, table, student) == 15
+
+
+class _CatchingUp:
+    """A progress bar that lets the stream processor catch up after every request of an import."""
+
+    def __init__(self, processor: StreamProcessor) -> None:
+        self.processor = processor
+
+    def update(self, _written: int) -> None:
+        self.processor.drain()
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_import_while_the_processor_keeps_up_counts_every_guard_once(
+    engine: Engine,
+    model: Model,
+    table: str,
+    processor: StreamProcessor,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    students = [add_student(engine, model, table) for _ in range(4)]
+    for student in students:
+        for xp in range(1, 31):
+            put_progress(engine, model, table, progress_ref(student), xp)
+    assert_consistent(processor)
+    export = tmp_path / "export.jsonl"
+    export_items(engine, table, export, show_progress=False)
+    purge(engine, table, show_progress=False)
+    processor.drain()
+
+    # Had a student been written, and recounted, before its guards, they would count for nothing.
+    monkeypatch.setattr(transfer, "progress_bar", lambda *_args, **_kwargs: _CatchingUp(processor))
+    import_items(engine, table, export, model=model, show_progress=False)
+
+    assert_consistent(processor)
+    assert {student_xp(engine, model, table, student) for student in students} == {465}
+    assert dead_letters(processor) == []
 
 
 def test_parents_come_before_children() -> None:

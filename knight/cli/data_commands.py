@@ -52,5 +52,5 @@ def import_(ctx: Context, file: Path, yes: bool) -> None:
     """Write every item of FILE (as `knight export` writes it); a bad line writes nothing."""
     engine = ctx.engine()
     engine.refuse_unconfirmed(f"import over the data of {ctx.table}", yes)
-    count = import_items(engine, ctx.table, file)
+    count = import_items(engine, ctx.table, file, model=ctx.model)
     click.echo(f"imported {count} items into {ctx.table}")

@@ -2,7 +2,9 @@
 
 The line format is the one DynamoDB's own export to S3 writes, so files move
 between knight and AWS tools. An import reads the whole file before it
-writes anything, so a malformed file changes nothing.
+writes anything, so a malformed file changes nothing. An export carries the
+stream processor's xp guards with the students they count; an import writes
+them first, then the students, then the rest (see knight.stream.aggregate).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from knight.engine import Engine
 from knight.errors import NotFoundError, ValidationError
 from knight.failures import engine_errors
 from knight.limits import KeyRule, check_item, key_rules
+from knight.model import Model
+from knight.stream.aggregate import BoundAggregate
 from knight.table import describe_table
 
 
@@ -83,20 +87,32 @@ def read_export(path: Path, keys: list[KeyRule]) -> list[dict[str, Any]]:
     return items
 
 
-def import_items(engine: Engine, table: str, path: Path, *, show_progress: bool | None = None) -> int:
-    """Write every item of an export file to the table; nothing is written if any line is bad."""
+def import_items(
+    engine: Engine, table: str, path: Path, *, model: Model | None = None, show_progress: bool | None = None
+) -> int:
+    """Write every item of an export file to the table; nothing is written if any line is bad.
+
+    Given the model, the xp guards are written first and the students next,
+    each group in requests of its own, so that a stream processor running
+    meanwhile recounts each student once its guards are all in place: a
+    guard written after its student's recount would count for nothing.
+    """
     info = describe_table(engine, table)
     keys = key_rules((info.partition_key, info.sort_key), [(i.partition_key, i.sort_key) for i in info.indexes])
     items = read_export(path, keys)
+    groups = [items]
+    if model is not None:
+        rank = BoundAggregate(model).import_rank
+        groups = [[item for item in items if rank(item) == n] for n in range(3)]
     bar = progress_bar("importing", len(items), enabled=show_progress)
     writer = BatchWriter(engine.dynamodb(), table, on_written=bar.update)
 
-    def puts() -> Iterator[dict[str, Any]]:
-        for item in items:
+    def puts(group: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for item in group:
             yield put_request(item)
 
     try:
         with engine_errors(engine, table):
-            return writer.write(puts())
+            return sum(writer.write(puts(group)) for group in groups)
     finally:
         bar.close()

@@ -34,6 +34,9 @@ A student written by anyone else (seed, import, a person setting xp by hand)
 is recounted: its xp becomes the sum of its guards. A replay rebuilds from
 the table instead: every progress item is reconciled with its guard, the
 guards of items that are gone are dropped, then the student is recounted.
+An export carries the guards with their students; an import writes the
+guards first and the students next (``import_rank``), so that each
+student's record is recounted with every guard in place.
 """
 
 from __future__ import annotations
@@ -239,6 +242,11 @@ class BoundAggregate:
             key = "/".join(str(guard.get(name)) for name in self.key_names)
             raise PoisonRecordError(f"{where}: the guard {key} holds {guard.get(self.spec.guard_field)!r}, not a count")
         return value
+
+    def import_rank(self, item: Mapping[str, Any]) -> int:
+        """Where an item (DynamoDB JSON) goes in an import: guards first, then targets, then the rest."""
+        kind = item.get(self.model.type_attribute, {}).get("S")
+        return 0 if kind == self.spec.guard_type else 1 if kind == self.target.name else 2
 
     # -- queries ------------------------------------------------------------
 
