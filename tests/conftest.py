@@ -99,6 +99,43 @@ def table(engine: Engine, model: Model) -> Iterator[str]:
         delete_table(engine, name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _bulk_tables(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """A table for each bulk test, made before the first test runs (nothing is made when none is selected).
+
+    DynamoDB Local keeps every stream record it wrote, of deleted tables too, and a table first
+    written after tens of thousands of them writes ten times slower (transactions forty times)
+    than one first written before: a bulk test's table is written to at once (an item of no
+    entity, put and deleted), and the test runs last so that its records slow no other table.
+    """
+    bulk = [item.nodeid for item in request.session.items if item.get_closest_marker("bulk") is not None]
+    tables: dict[str, str] = {}
+    if not bulk:
+        yield tables
+        return
+    engine: Engine = request.getfixturevalue("engine")
+    model: Model = request.getfixturevalue("model")
+    try:
+        client = engine.dynamodb()
+        index = model.table_index
+        key = {name: {"S": "knight#bulk"} for name in (index.partition_key, index.sort_key) if name}
+        for nodeid in bulk:
+            tables[nodeid] = name = new_table_name("knight-bulk")
+            create_table(engine, model, name)
+            client.put_item(TableName=name, Item=key)
+            client.delete_item(TableName=name, Key=key)
+        yield tables
+    finally:
+        for name in tables.values():
+            delete_table(engine, name)
+
+
+@pytest.fixture
+def bulk_table(request: pytest.FixtureRequest, _bulk_tables: dict[str, str]) -> str:
+    """The empty table of a test marked ``bulk``, made (and first written) when the session started."""
+    return _bulk_tables[request.node.nodeid]
+
+
 @pytest.fixture(scope="module")
 def seeded(engine: Engine, model: Model) -> Iterator[str]:
     """A table seeded at scale 1 (random seed 1), shared by the tests of one module that only read."""
@@ -124,3 +161,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marker = item.get_closest_marker("embedded_only")
         if marker is not None and on_endpoint:
             item.add_marker(pytest.mark.skip(reason="embedded engine only: " + str(marker.args[0])))
+    # A bulk test goes last: DynamoDB Local makes every table made after it slower (see bulk_table).
+    items.sort(key=lambda item: item.get_closest_marker("bulk") is not None)

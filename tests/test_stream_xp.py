@@ -6,12 +6,14 @@ import dataclasses
 import json
 import random
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from stream_checks import (
     add_student,
     assert_consistent,
     dead_letters,
+    delete_queue,
     fast,
     get_item,
     make_processor,
@@ -26,7 +28,9 @@ from stream_checks import (
     student_xp,
 )
 
+from knight.data.batch import BatchWriter, from_dynamodb, put_request, to_dynamodb
 from knight.engine import Engine
+from knight.limits import item_bytes
 from knight.model import Model
 from knight.stream import ShardCheckpoint, StreamProcessor
 from knight.stream.shards import list_shards
@@ -321,3 +325,43 @@ def test_guard_records_are_ignored_by_the_xp_consumer(
     guards = [r for r in stream_records(engine, processor.runner.stream_arn) if r.keys == guard_key]
     assert processor.xp(guards).outcomes["ignored"] == 2
     assert student_xp(engine, model, table, student) == 0
+
+
+@pytest.mark.bulk
+def test_a_student_with_25000_progress_items_keeps_exact_xp_in_a_small_item(
+    engine: Engine, model: Model, bulk_table: str, tmp_path: Path
+) -> None:
+    table = bulk_table
+    # About 19,000 was where the ledger this replaced filled the student item's 400 KB.
+    student = add_student(engine, model, table)
+    enrollment = new_id()
+    amounts = [50 * (n % 20 + 1) for n in range(25_000)]
+    progress = model.entity("progress")
+    items = (progress.item(progress_ref(student, enrollment).values(xp)) for xp in amounts)
+    writer = BatchWriter(engine.dynamodb(), table)
+    assert writer.write(put_request(to_dynamodb(item)) for item in items) == 25_000
+
+    processor = make_processor(engine, model, table, tmp_path / "state", xp=fast(batch_size=1000), search_enabled=False)
+    try:
+        processor.drain(timeout=300)
+        assert dead_letters(processor) == []
+    finally:
+        processor.close()
+        delete_queue(engine, processor.dead_letters.name)
+
+    raw = engine.dynamodb().get_item(
+        TableName=table, Key=to_dynamodb(model.entity("student").key({"id": student})), ConsistentRead=True
+    )["Item"]
+    assert from_dynamodb(raw)["xp"] == sum(amounts)
+    assert item_bytes(raw) < 2048, "the student item does not grow with its progress"
+    guards = (
+        engine.dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"x#{student}"}},
+            Select="COUNT",
+        )
+    )
+    assert sum(page["Count"] for page in guards) == 25_000
