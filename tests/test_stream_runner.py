@@ -18,6 +18,7 @@ from stream_checks import (
     new_id,
     processor,
     progress_ref,
+    put,
     put_progress,
     scan_items,
     set_progress_xp,
@@ -35,7 +36,7 @@ from knight.errors import MalformedEventError
 from knight.model import Model
 from knight.stream import CheckpointStore, ShardCheckpoint, StreamProcessor, records_from_event
 from knight.stream.lambda_handler import LambdaHandlers, search_handler, xp_handler
-from knight.stream.shards import Shard, parents_first
+from knight.stream.shards import Shard, list_shards, parents_first
 
 __all__ = ["processor"]
 
@@ -202,6 +203,37 @@ def test_a_replay_uses_the_table_when_the_stream_no_longer_has_the_records(
     assert student_xp(engine, model, table, student) == 25
     assert dead_letters(processor) == []
     assert_consistent(processor)
+
+
+def test_a_replay_with_no_keys_rebuilds_every_guard_from_the_progress_items(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table)
+    changed = progress_ref(student)
+    put_progress(engine, model, table, changed, 10)
+    assert_consistent(processor)
+    # Writes whose records the xp consumer never gets (trimmed away): a new item, a change, and a
+    # guard left behind for an item that is gone.
+    put_progress(engine, model, table, progress_ref(student), 25)
+    set_progress_xp(engine, model, table, changed, 12)
+    stale = {"pk": f"x#{student}", "sk": "0123456789abcdef", "entityType": "xpCount", "xp": 99}
+    put(engine, table, stale)
+    arn = processor.runner.stream_arn
+    shard = list_shards(engine.streams(), arn)[-1].shard_id
+    processor.checkpoints.save("xp", arn, shard, ShardCheckpoint(stream_records(engine, arn)[-1].sequence_number))
+    assert student_xp(engine, model, table, student) == 10
+    gone = arn.rsplit("/", 1)[0] + "/2001-01-01T00:00:00.000"  # the records are nowhere to be read
+    info = {"shardId": shard, "startSequenceNumber": "1" * 21, "endSequenceNumber": "1" * 21, "streamArn": gone}
+    processor.dead_letters.send({"version": "1.0", "DDBStreamBatchInfo": {**info, "batchSize": 3}})
+
+    (outcome,) = processor.replay_dead_letters()
+
+    assert (outcome.status, outcome.source) == ("replayed", "table")
+    assert student_xp(engine, model, table, student) == 37
+    guards = sorted(i["xp"] for i in scan_items(engine, table) if i["entityType"] == "xpCount")
+    assert guards == [12, 25], "each item's guard holds its xp; the one of the gone item was dropped"
+    assert_consistent(processor)
+    assert processor.replay_dead_letters() == []
 
 
 def test_seed_purge_and_import_keep_xp_exact(

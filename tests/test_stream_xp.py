@@ -30,9 +30,11 @@ from stream_checks import (
 
 from knight.data.batch import BatchWriter, from_dynamodb, put_request, to_dynamodb
 from knight.engine import Engine
+from knight.errors import ModelError
 from knight.limits import item_bytes
 from knight.model import Model
 from knight.stream import ShardCheckpoint, StreamProcessor
+from knight.stream.aggregate import XP, BoundAggregate
 from knight.stream.shards import list_shards
 
 __all__ = ["processor"]  # the fixture, imported for pytest
@@ -325,6 +327,17 @@ def test_guard_records_are_ignored_by_the_xp_consumer(
     guards = [r for r in stream_records(engine, processor.runner.stream_arn) if r.keys == guard_key]
     assert processor.xp(guards).outcomes["ignored"] == 2
     assert student_xp(engine, model, table, student) == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"guard_prefix": "s#"}, {"guard_prefix": "u"}, {"guard_type": "student"}, {"guard_type": "student-email"}],
+    ids=["a-student-partition", "the-markers-partitions", "an-entity-name", "a-marker-name"],
+)
+def test_guards_an_entity_could_be_taken_for_are_refused(model: Model, change: dict[str, str]) -> None:
+    assert BoundAggregate(model, XP).guard_partition({"pk": "s#42", "sk": "s#42"}) == "x#42"
+    with pytest.raises(ModelError, match="guards"):
+        BoundAggregate(model, dataclasses.replace(XP, **change))  # type: ignore[arg-type]
 
 
 @pytest.mark.bulk
