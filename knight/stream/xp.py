@@ -116,7 +116,7 @@ class XpHandler:
         if image is not None and self.aggregate.is_source(image):
             return self._apply_source(record, batch, image)
         if self.aggregate.is_target(image):
-            return self._apply_target(record)
+            return self._apply_target(record, batch)
         return IGNORED
 
     @staticmethod
@@ -139,6 +139,8 @@ class XpHandler:
                 if image is not _UNREADABLE and agg.is_source(image):
                     target_key, source_key = agg.target_key_of(image, ""), agg.table_key(record.keys)
                     keys += [target_key, source_key, agg.guard_key(target_key, source_key)]
+                elif image is not _UNREADABLE and agg.is_target(image):
+                    keys.append(agg.table_key(record.keys))  # a recount may follow
             except Exception:
                 continue  # a malformed record fails when its turn comes
         return keys
@@ -232,7 +234,7 @@ class XpHandler:
 
     # -- student records --------------------------------------------------
 
-    def _apply_target(self, record: StreamRecord) -> str:
+    def _apply_target(self, record: StreamRecord, batch: _Batch) -> str:
         if record.event_name == "REMOVE":
             return IGNORED
         where = f"record {record.sequence_number}"
@@ -251,23 +253,33 @@ class XpHandler:
             if old is not None and new.revision == old.revision + 1 and _same_apart_from(old_image, new_image, agg):
                 return UNCHANGED  # this handler's own update
         # Someone else wrote the total (seed, import, a person): the guards are what was counted.
-        return self._recount(agg.table_key(record.keys), where)
+        target_key = agg.table_key(record.keys)
+        # Read with the batch; if another write came since, the recount's conditions see it.
+        (target,) = batch.get([target_key])
+        return self._recount(target_key, where, target) if target is not None else TARGET_GONE
 
-    def _recount(self, target_key: dict[str, Any], where: str) -> str:
-        """Make the target's total the sum of its guards."""
+    def _recount(self, target_key: dict[str, Any], where: str, target: dict[str, Any] | None = None) -> str:
+        """Make the target's total the sum of its guards (``target``: the target as just read, if it was)."""
         agg = self.aggregate
         for _ in range(self.deps.max_conflicts):
-            (target,) = self._get_many([target_key])
             if target is None:
-                return TARGET_GONE
-            # The revision is read first: the write below is conditioned on it, so a transaction
-            # that commits while the guards are being read makes it fail and the recount start again.
+                (target,) = self._get_many([target_key])
+                if target is None:
+                    return TARGET_GONE
+            # The target is read before its guards: a transaction that commits while they are being
+            # read moves the revision, which the write's condition, or the read after, then sees.
             state = agg.state(target, where)
             total = sum(agg.guarded_amount(guard, where) or 0 for guard in self._query(agg.guards_query(target_key)))
             if state.has_total and state.total == total:
-                return UNCHANGED
+                (target,) = self._get_many([target_key])
+                if target is None:
+                    return TARGET_GONE
+                if agg.state(target, where) == state:
+                    return UNCHANGED
+                continue  # a transaction came in between: count again
             if self.writes.set_total(target_key, state, total):
                 return RECOUNTED
+            target = None
         raise ConflictError(f"{where}: the {agg.target.name} kept changing during a recount; tried again later")
 
     # -- replay from the table ---------------------------------------------
