@@ -7,6 +7,7 @@ import json
 import random
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from stream_checks import (
@@ -36,6 +37,7 @@ from knight.model import Model
 from knight.stream import ShardCheckpoint, StreamProcessor
 from knight.stream.aggregate import XP, BoundAggregate
 from knight.stream.shards import list_shards
+from knight.stream.xp import XpDependencies, XpHandler
 
 __all__ = ["processor"]  # the fixture, imported for pytest
 
@@ -327,6 +329,44 @@ def test_guard_records_are_ignored_by_the_xp_consumer(
     guards = [r for r in stream_records(engine, processor.runner.stream_arn) if r.keys == guard_key]
     assert processor.xp(guards).outcomes["ignored"] == 2
     assert student_xp(engine, model, table, student) == 0
+
+
+def test_a_recount_sees_a_transaction_that_commits_while_it_reads_the_guards(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    student = add_student(engine, model, table)
+    ref = progress_ref(student)
+    put_progress(engine, model, table, ref, 10)
+    assert_consistent(processor)
+    student_key = model.entity("student").key({"id": student})
+    engine.dynamodb().update_item(  # a person sets xp by hand: 5 short of the guards' 10
+        TableName=table,
+        Key=to_dynamodb(student_key),
+        UpdateExpression="SET xp = :x",
+        ExpressionAttributeValues={":x": {"N": "5"}},
+    )
+    set_progress_xp(engine, model, table, ref, 5)  # and the item drops by the same 5
+    records = stream_records(engine, processor.runner.stream_arn)
+    by_hand = next(r for r in records if r.keys == student_key and r.new_image and r.new_image["xp"] == 5)
+    drop = records[-1]
+    assert drop.keys == progress_key(model, ref)
+
+    # While one applier reads the guards to recount, another applies the drop: xp 5 -> 0, guard 10 -> 5.
+    other = XpHandler(XpDependencies(model, table, engine.dynamodb()))
+    recounting = XpHandler(XpDependencies(model, table, engine.dynamodb()))
+    read_guards = recounting._query
+    meanwhile = [drop]
+
+    def guards_read_after_a_transaction(params: dict[str, Any]) -> Any:
+        while meanwhile:
+            assert other.apply(meanwhile.pop()) == "applied"
+        return read_guards(params)
+
+    recounting._query = guards_read_after_a_transaction  # type: ignore[method-assign]
+    # The guards then sum to 5, the xp it read: only reading the student again shows it moved on.
+    assert recounting.apply(by_hand) == "recounted"
+    assert student_xp(engine, model, table, student) == 5
+    assert_consistent(processor)
 
 
 @pytest.mark.parametrize(
