@@ -230,9 +230,6 @@ class BoundAggregate:
     def guard_item(self, guard_key: Mapping[str, str], amount: int) -> dict[str, Any]:
         return {**guard_key, self.model.type_attribute: self.spec.guard_type, self.spec.guard_field: amount}
 
-    def is_guard(self, item: Mapping[str, Any] | None) -> bool:
-        return item is not None and item.get(self.model.type_attribute) == self.spec.guard_type
-
     def guarded_amount(self, guard: Mapping[str, Any] | None, where: str) -> int | None:
         """What a guard says was counted; None when there is no guard."""
         if guard is None:
