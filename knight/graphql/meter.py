@@ -43,15 +43,6 @@ class DynamoDBMeter:
         with self._lock:
             self._costs.setdefault(operation, Cost()).record(response, evaluated=evaluated, returned=returned)
 
-    @property
-    def requests(self) -> int:
-        with self._lock:
-            return sum(cost.requests for cost in self._costs.values())
-
-    def by_operation(self) -> dict[str, int]:
-        with self._lock:
-            return {operation: cost.requests for operation, cost in sorted(self._costs.items())}
-
     def as_extension(self) -> dict[str, Any]:
         """The ``extensions.dynamodb`` entry of a response."""
         with self._lock:

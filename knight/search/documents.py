@@ -68,10 +68,6 @@ class DocumentChange:
     source: str = ""
     """The stream sequence number it came from, for failure reports."""
 
-    @property
-    def is_delete(self) -> bool:
-        return self.document is None
-
 
 @dataclass(frozen=True)
 class SearchHit:

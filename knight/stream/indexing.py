@@ -23,11 +23,6 @@ class SearchDependencies:
     index: SearchIndex
 
 
-def handle_search_records(records: Sequence[StreamRecord], deps: SearchDependencies) -> BatchResult:
-    """Index a batch in one bulk request; raise SearchUnavailableError when the backend is down."""
-    return SearchHandler(deps)(records)
-
-
 class SearchHandler:
     """The search handler bound to its mapping and index."""
 

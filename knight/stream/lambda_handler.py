@@ -10,7 +10,8 @@ xp:
 
 Environment: KNIGHT_TABLE (default: the model's table name), KNIGHT_MODEL
 (default: knight's own model). Both return ``{"batchItemFailures": [...]}``
-naming the first failed record; the event source mapping resumes there. An
+naming each record that failed; the event source mapping resumes at the
+lowest of them. An
 event without ``Records`` raises MalformedEventError.
 """
 

@@ -32,7 +32,6 @@ def sortable_sequence(sequence_number: str) -> str:
 class StreamRecord:
     """One change of one item, as DynamoDB Streams reports it."""
 
-    event_id: str
     event_name: EventName
     sequence_number: str
     keys_json: Mapping[str, Any]
@@ -40,8 +39,6 @@ class StreamRecord:
     old_image_json: Mapping[str, Any] | None = None
     created_at: float | None = None
     """ApproximateCreationDateTime, in seconds since the epoch."""
-    size_bytes: int = 0
-    source_arn: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -104,15 +101,12 @@ def parse_record(raw: Mapping[str, Any]) -> StreamRecord:
         raise MalformedEventError(f"record {sequence}: 'dynamodb.Keys' is missing")
     new, old = body.get("NewImage"), body.get("OldImage")
     return StreamRecord(
-        event_id=str(raw.get("eventID", sequence)),
         event_name=name,
         sequence_number=sequence,
         keys_json=keys,
         new_image_json=new if isinstance(new, Mapping) else None,
         old_image_json=old if isinstance(old, Mapping) else None,
         created_at=epoch(body.get("ApproximateCreationDateTime")),
-        size_bytes=int(body.get("SizeBytes", 0) or 0),
-        source_arn=raw.get("eventSourceARN") if isinstance(raw.get("eventSourceARN"), str) else None,
         raw=raw,
     )
 

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
 
 Handler = Callable[[Sequence[StreamRecord]], BatchResult]
-TableReplay = Callable[[Sequence[dict[str, Any]]], BatchResult]
 
 
 @dataclass(frozen=True)

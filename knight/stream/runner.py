@@ -113,7 +113,6 @@ class StreamRunner:
         dead_letters: DeadLetterQueue,
         key_names: Sequence[str],
         clock: Callable[[], float] = time.time,
-        describe: str = "",
     ) -> None:
         names = [consumer.name for consumer in consumers]
         if len(set(names)) != len(names):
@@ -127,7 +126,6 @@ class StreamRunner:
         self.key_names = list(key_names)
         self.clock = clock
         self.stats = {consumer.name: ConsumerStats() for consumer in self.consumers}
-        self._description = describe
         self._readers: dict[str, dict[str, ShardReader]] = {consumer.name: {} for consumer in self.consumers}
         self._prepared: set[str] = set()
         self._shards: tuple[float, list[Shard]] | None = None
@@ -169,7 +167,7 @@ class StreamRunner:
         return any(thread.is_alive() for thread in self._threads)
 
     def describe(self) -> str:
-        return self._description or f"stream of {self.table}: " + ", ".join(c.name for c in self.consumers)
+        return f"stream of {self.table}: " + ", ".join(c.name for c in self.consumers)
 
     def _run(self, consumer: Consumer) -> None:
         stats = self.stats[consumer.name]
@@ -210,8 +208,6 @@ class StreamRunner:
         for shard in self._list_shards():
             checkpoint = done.get(shard.shard_id, ShardCheckpoint())
             if checkpoint.finished:
-                continue
-            if checkpoint.sequence_number is None and consumer.settings.starting_position == "LATEST":
                 continue
             record = oldest_pending(self.streams, self.stream_arn, shard, checkpoint.sequence_number)
             if record is None:
@@ -291,7 +287,6 @@ class StreamRunner:
                     self.stream_arn,
                     shard,
                     checkpoint.sequence_number,
-                    consumer.settings.starting_position,
                 )
                 readers[shard.shard_id] = reader
             try:

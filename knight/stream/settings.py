@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knight.stream.shards import StartingPosition
-
 
 @dataclass(frozen=True)
 class SourceSettings:
     """BatchSize, MaximumBatchingWindowInSeconds, MaximumRetryAttempts, BisectBatchOnFunctionError,
-    MaximumRecordAgeInSeconds and StartingPosition, with knight's polling and back-off."""
+    MaximumRecordAgeInSeconds, with knight's polling and back-off.
+
+    Every consumer starts at TRIM_HORIZON, as a new event source mapping
+    should: a consumer that starts late still sees every change the stream
+    keeps."""
 
     batch_size: int = 100
     batching_window: float = 0.0
@@ -20,7 +22,6 @@ class SourceSettings:
     bisect_on_error: bool = True
     max_record_age: float | None = None
     """Seconds after which a record still not handled goes to the dead-letter queue; None: never."""
-    starting_position: StartingPosition = "TRIM_HORIZON"
     retry_delay: float = 0.5
     """First pause before a retry; it doubles with each retry up to ``max_retry_delay``."""
     max_retry_delay: float = 10.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -14,7 +14,6 @@ from knight.errors import NotFoundError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
 
-StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
 
 REOPEN_WHEN_QUIET = 30.0
 """Seconds of empty reads after which a reader opens a new iterator at its position.
@@ -106,13 +105,11 @@ class ShardReader:
         stream_arn: str,
         shard: Shard,
         after: str | None,
-        starting_position: StartingPosition = "TRIM_HORIZON",
     ) -> None:
         self.streams = streams
         self.stream_arn = stream_arn
         self.shard = shard
         self.position = after
-        self.starting_position: StartingPosition = starting_position
         self._iterator: str | None = None
         self._quiet_since: float | None = None
         self.exhausted = False
@@ -125,7 +122,7 @@ class ShardReader:
         if self.position is not None:
             kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=self.position)
         else:
-            kwargs["ShardIteratorType"] = self.starting_position
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
         try:
             return str(self.streams.get_shard_iterator(**kwargs)["ShardIterator"])
         except ClientError as exc:
@@ -136,7 +133,6 @@ class ShardReader:
     def restart_after_trim(self) -> None:
         """Go on from the oldest record the stream still has."""
         self.position = None
-        self.starting_position = "TRIM_HORIZON"
         self._iterator = None
 
     def read(

@@ -72,11 +72,6 @@ class XpDependencies:
     """Optimistic retries when another writer changed a guard or the student between read and write."""
 
 
-def handle_xp_records(records: Sequence[StreamRecord], deps: XpDependencies) -> BatchResult:
-    """Apply a batch in order; stop at the first record that fails."""
-    return XpHandler(deps)(records)
-
-
 class XpHandler:
     """The xp handler bound to its dependencies (resolving the model once)."""
 
