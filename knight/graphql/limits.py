@@ -30,8 +30,9 @@ from graphql import (
     SelectionSetNode,
     ValidationContext,
     get_named_type,
+    is_introspection_type,
 )
-from graphql.validation import ValidationRule
+from graphql.validation import NoSchemaIntrospectionCustomRule, ValidationRule
 
 from knight.graphql.errors import INTROSPECTION_DISABLED, QUERY_TOO_COSTLY, QUERY_TOO_DEEP, TOO_MANY_ALIASES
 from knight.graphql.settings import GraphQLSettings
@@ -162,14 +163,24 @@ class OperationLimits(ValidationRule):
         self.report_error(GraphQLError(message, node, extensions={"code": code}))
 
 
-class IntrospectionOff(ValidationRule):
-    """Production mode: no ``__schema`` or ``__type``; ``__typename`` stays, clients rely on it."""
+class IntrospectionOff(NoSchemaIntrospectionCustomRule):
+    """Production mode: graphql-core's rule against introspection, with knight's code and one error per field.
 
-    def enter_field(self, node: FieldNode, *_: Any) -> None:
-        name = node.name.value
-        if name in ("__schema", "__type"):
-            message = f"introspection ({name}) is off in production mode"
-            self.report_error(GraphQLError(message, node, extensions={"code": INTROSPECTION_DISABLED}))
+    ``__typename`` stays, clients rely on it. The library rule reports every
+    field of an introspection type; the outermost one is enough, so the
+    fields inside an introspection object are let by.
+    """
+
+    def enter_field(self, node: FieldNode, *args: Any) -> None:
+        parent = self.context.get_parent_type()
+        if parent is None or not is_introspection_type(parent):
+            super().enter_field(node, *args)
+
+    def report_error(self, error: GraphQLError) -> None:
+        field = error.nodes[0] if error.nodes else None
+        name = field.name.value if isinstance(field, FieldNode) else "a field"
+        message = f"introspection ({name}) is off in production mode"
+        super().report_error(GraphQLError(message, error.nodes, extensions={"code": INTROSPECTION_DISABLED}))
 
 
 def limit_rules(settings: GraphQLSettings) -> tuple[type[ValidationRule], ...]:
