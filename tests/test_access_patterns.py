@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from seeded_data import Seeded, canonical
 
-from knight.access import Catalog, Pattern, Request
+from knight.access import Catalog, Pattern, Request, partition_query, table_scan
+from knight.data.batch import from_dynamodb
 from knight.data.seed import generate
 from knight.engine import Engine
 from knight.errors import NotFoundError, ValidationError
@@ -102,7 +103,7 @@ def test_pattern_is_one_request_with_the_right_items(
         assert resolved(result.request) == design_condition(pattern.number, args)
 
     expected = SEEDED.expected(name, args)
-    if pattern.spec.order_by is not None:
+    if pattern.order_by is not None:
         assert result.values == expected
     else:
         assert canonical(result.values) == canonical(expected)
@@ -113,6 +114,58 @@ def test_pattern_is_one_request_with_the_right_items(
     assert units is None or units >= 0
     if engine.kind == "embedded":
         assert units is not None  # moto reports capacity for GetItem and Query
+
+
+def _read_all(engine: Engine, request: Request) -> list[dict[str, Any]]:
+    return [from_dynamodb(dict(item)) for page in request.pages(engine.dynamodb()) for item in page.get("Items", [])]
+
+
+def _table_key(item: dict[str, Any]) -> tuple[str, str]:
+    return (item["pk"], item["sk"])
+
+
+@pytest.mark.parametrize(("name", "args"), CASES, ids=[f"{name}-{i}" for i, (name, _) in enumerate(CASES)])
+def test_what_a_pattern_picks_from_its_whole_partition_is_what_its_request_returns(
+    engine: Engine, seeded: str, catalog: Catalog, name: str, args: dict[str, object]
+) -> None:
+    pattern = catalog.get(name)
+    partition = pattern.partition.render(pattern.arguments(args))
+    whole = _read_all(engine, partition_query(seeded, pattern.index, partition))
+    own = pattern.run(engine, seeded, args).items
+    picked = pattern.pick(whole, args)
+    if pattern.order_by is not None:
+        assert picked == own
+    else:
+        assert sorted(picked, key=_table_key) == sorted(own, key=_table_key)
+    assert [item for item in whole if pattern.matches(item, args)] == [item for item in whole if item in own]
+
+
+def test_an_item_of_another_type_under_a_patterns_keys_is_not_its_own(catalog: Catalog) -> None:
+    pattern = catalog.get("enrollments-of-course")
+    course = str(uuid.uuid4())
+    item = {"pk": f"c#{course}", "sk": f"e#{uuid.uuid4()}", "entityType": "enrollment"}
+    assert pattern.matches(item, {"courseId": course})
+    assert not pattern.matches({**item, "entityType": "course"}, {"courseId": course})
+    assert not pattern.matches({**item, "sk": "t#1"}, {"courseId": course})
+    assert not pattern.matches(item, {"courseId": str(uuid.uuid4())})
+    pointer = catalog.get("chapters-of-course")
+    chapter = {"pk": f"c#{course}", "sk": "h#1#v0", "entityType": "chapter"}
+    assert not pointer.matches(chapter, {"courseId": course})  # the filter: a pointer has `latest`
+    assert pointer.matches({**chapter, "latest": 2}, {"courseId": course})
+
+
+def test_partition_reads_build_their_conditions_like_patterns(model: Model) -> None:
+    table = model.table_index
+    whole = partition_query("t", table, "s#1")
+    assert whole.operation == "Query" and whole.params["KeyConditionExpression"] == "#n0 = :v0"
+    exact = partition_query("t", model.indexes["gsi1"], "h#1", "v0", exact=True, projection=["pk", "sk", "pk"])
+    assert resolved(exact) == "gsi1_pk = h#1 AND gsi1_sk = v0"
+    assert exact.params["ProjectionExpression"] == "#p0, #p1" and exact.params["IndexName"] == "gsi1"
+    prefix = partition_query("t", table, "s#1", "g#", consistent=True)
+    assert resolved(prefix) == "pk = s#1 AND begins_with(sk, g#)" and prefix.params["ConsistentRead"] is True
+    scan = table_scan("t", limit=1, projection=["pk"])
+    assert scan.operation == "Scan" and "KeyConditionExpression" not in scan.params
+    assert (scan.params["Limit"], scan.params["ExpressionAttributeNames"]) == (1, {"#p0": "pk"})
 
 
 def test_chapters_of_course_pays_for_every_version(engine: Engine, seeded: str, catalog: Catalog) -> None:

@@ -19,7 +19,7 @@ from knight.data.batch import BatchWriter, put_request, to_dynamodb
 from knight.data.seed import generate, seed_table
 from knight.engine import Engine
 from knight.graphql.context import call_in_pool
-from knight.graphql.loaders import Loaders, answer
+from knight.graphql.loaders import Loaders
 from knight.graphql.reader import Reader
 from knight.graphql.scopes import WHOLE, Scope, Source, pattern_source
 from knight.model import Model
@@ -60,11 +60,11 @@ def test_an_answer_picked_from_the_whole_partition_is_the_patterns_own(
 ) -> None:
     access = Catalog(model).get(pattern)
     checked = access.arguments(values)
-    source = pattern_source(access.spec, checked)
+    source = pattern_source(access, checked)
     whole = Reader(engine, model, seeded).query(Source(source.index, source.partition))
-    picked = answer(model, access.spec, checked, whole)
+    picked = [access.entity.values(item) for item in access.pick(whole, checked)]
     own = access.run(engine, seeded, values).values
-    assert picked == own if access.spec.order_by else canonical(picked) == canonical(own)
+    assert picked == own if access.order_by else canonical(picked) == canonical(own)
 
 
 def _read_tracks(engine: Engine, model: Model, table: str, ids: list[str]) -> list[Any]:

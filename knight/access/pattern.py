@@ -1,31 +1,31 @@
 """Access patterns as objects that build, run and measure their one request.
 
-A ``Pattern`` wraps one of the model's access patterns. Given the values its
-key templates need, it builds the exact boto3 request (a dry run sends
-nothing), runs it, reads every page unless the caller pages, and reports the
-cost. Key formats, index names and conditions all come from the model.
+A ``Pattern`` is one of the model's access patterns, made executable. Given
+the values its key templates need, it builds the exact boto3 request (a dry
+run sends nothing), runs it, reads every page unless the caller pages, and
+reports the cost; and it says which items of a partition read by other means
+its request would return. Key formats, index names and conditions all come
+from the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from knight.access.cost import Cost
 from knight.access.cursor import decode_cursor, encode_cursor
-from knight.access.request import Request
+from knight.access.request import Request, partition_query
 from knight.access.values import plain
 from knight.engine import Engine
 from knight.errors import ValidationError
 from knight.failures import engine_errors
-from knight.model import AccessPattern, Entity, Index, Model
+from knight.model import AccessPattern, Model
 from knight.model.fields import check_value
-
-CapacityMode = Literal["TOTAL", "INDEXES"]
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -61,52 +61,22 @@ class Result:
 
 
 @dataclass(frozen=True, eq=False)
-class Pattern:
-    """One access pattern of the model, executable."""
+class Pattern(AccessPattern):
+    """One access pattern of the model, executable (the model resolves its table keys)."""
 
-    spec: AccessPattern
-    model: Model = field(repr=False)
+    model: Model = field(repr=False, kw_only=True)
 
-    @property
-    def number(self) -> int:
-        return self.spec.number
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def summary(self) -> str:
-        return self.spec.summary
-
-    @property
-    def entity(self) -> Entity:
-        return self.spec.entity
-
-    @property
-    def index(self) -> Index:
-        return self.spec.index
-
-    @property
-    def operation(self) -> Literal["GetItem", "Query"]:
-        return self.spec.operation
-
-    @property
-    def params(self) -> tuple[str, ...]:
-        """The values a caller gives, in template order."""
-        return self.spec.params
-
-    @property
-    def key_condition(self) -> str:
-        return self.spec.key_condition
+    @classmethod
+    def of(cls, spec: AccessPattern, model: Model) -> Pattern:
+        return cls(**{f.name: getattr(spec, f.name) for f in fields(spec)}, model=model)
 
     @property
     def filter_condition(self) -> str | None:
         """The filter in words; it runs after the read, so what it drops is still paid for."""
-        if self.spec.filter_exists is not None:
-            return f"attribute_exists({self.spec.filter_exists})"
-        if self.spec.filter_not_exists is not None:
-            return f"attribute_not_exists({self.spec.filter_not_exists})"
+        if self.filter_exists is not None:
+            return f"attribute_exists({self.filter_exists})"
+        if self.filter_not_exists is not None:
+            return f"attribute_not_exists({self.filter_not_exists})"
         return None
 
     def arguments(self, values: Mapping[str, object]) -> dict[str, object]:
@@ -160,7 +130,6 @@ class Pattern:
         limit: int | None = None,
         cursor: str | None = None,
         consistent: bool = False,
-        capacity: CapacityMode = "INDEXES",
     ) -> Request:
         """The exact request, built from checked values; nothing is sent."""
         checked = self.arguments(values)
@@ -171,56 +140,74 @@ class Pattern:
             )
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ValidationError(f"limit must be a whole number of 1 or more, got {limit!r}")
-        partition = self.spec.partition.render(checked)
-        params: dict[str, Any] = {"TableName": table}
+        partition, sort, exact = self._keys(checked)
         if self.operation == "GetItem":
-            assert self.spec.sort is not None and self.index.sort_key is not None
-            params["Key"] = {
-                self.index.partition_key: _serializer.serialize(partition),
-                self.index.sort_key: _serializer.serialize(self.spec.sort.template.render(checked)),
+            assert sort is not None and self.index.sort_key is not None
+            params: dict[str, Any] = {
+                "TableName": table,
+                "Key": {
+                    self.index.partition_key: _serializer.serialize(partition),
+                    self.index.sort_key: _serializer.serialize(sort),
+                },
             }
-        else:
-            if self.index.index_name is not None:
-                params["IndexName"] = self.index.index_name
-            # One builder per request, so the key condition and the filter share placeholder numbering.
-            builder = ConditionExpressionBuilder()
-            built = builder.build_expression(self._key_condition(partition, checked), is_key_condition=True)
-            params["KeyConditionExpression"] = built.condition_expression
-            names = dict(built.attribute_name_placeholders)
-            raw_values = dict(built.attribute_value_placeholders)
-            condition = self._filter()
-            if condition is not None:
-                filtered = builder.build_expression(condition)
-                params["FilterExpression"] = filtered.condition_expression
-                names.update(filtered.attribute_name_placeholders)
-                raw_values.update(filtered.attribute_value_placeholders)
-            params["ExpressionAttributeNames"] = names
-            params["ExpressionAttributeValues"] = {k: _serializer.serialize(v) for k, v in raw_values.items()}
-            if limit is not None:
-                params["Limit"] = limit
-            if cursor is not None:
-                params["ExclusiveStartKey"] = decode_cursor(cursor, self.number, self._key_attributes())
-        if consistent:
-            params["ConsistentRead"] = True
-        params["ReturnConsumedCapacity"] = capacity
-        return Request(self.operation, params)
+            if consistent:
+                params["ConsistentRead"] = True
+            params["ReturnConsumedCapacity"] = "INDEXES"
+            return Request(self.operation, params)
+        return partition_query(
+            table,
+            self.index,
+            partition,
+            sort,
+            exact=exact,
+            condition=self._filter(),
+            consistent=consistent,
+            limit=limit,
+            start=decode_cursor(cursor, self.number, self._key_attributes()) if cursor is not None else None,
+        )
 
-    def _key_condition(self, partition: str, values: Mapping[str, object]) -> ConditionBase:
-        condition: ConditionBase = Key(self.index.partition_key).eq(partition)
-        sort = self.spec.sort
-        if sort is not None and self.index.sort_key is not None:
-            sort_value = sort.template.render(values)
-            sort_key = Key(self.index.sort_key)
-            condition = condition & (
-                sort_key.eq(sort_value) if sort.operator == "equals" else sort_key.begins_with(sort_value)
-            )
-        return condition
+    def matches(self, item: Mapping[str, Any], values: Mapping[str, object]) -> bool:
+        """Whether the pattern's request for these values returns this item (plain values, as read)."""
+        return self._admits(item, *self._keys(self.arguments(values)))
+
+    def pick(self, items: Iterable[Mapping[str, Any]], values: Mapping[str, object]) -> list[dict[str, Any]]:
+        """The items among these that the pattern's request for these values returns, in its order.
+
+        Given every item of the pattern's partition, read by any request,
+        this is what the pattern's own request would have returned.
+        """
+        keys = self._keys(self.arguments(values))
+        return self._ordered([dict(item) for item in items if self._admits(item, *keys)])
+
+    def _keys(self, checked: Mapping[str, object]) -> tuple[str, str | None, bool]:
+        """The partition value, the sort value (None: any) and whether the sort key must equal it."""
+        partition = self.partition.render(checked)
+        if self.sort is None or self.index.sort_key is None:
+            return partition, None, False
+        return partition, self.sort.template.render(checked), self.sort.operator == "equals"
+
+    def _admits(self, item: Mapping[str, Any], partition: str, sort: str | None, exact: bool) -> bool:
+        # The request's key condition and filter, then its entity: the model's key prefixes keep
+        # other kinds of item out of every pattern's key range, and an item of another type is
+        # never read as this entity.
+        index = self.index
+        if item.get(index.partition_key) != partition:
+            return False
+        if sort is not None and index.sort_key is not None:
+            sort_value = item.get(index.sort_key)
+            if not isinstance(sort_value, str) or not (sort_value == sort if exact else sort_value.startswith(sort)):
+                return False
+        if self.filter_exists is not None and self.filter_exists not in item:
+            return False
+        if self.filter_not_exists is not None and self.filter_not_exists in item:
+            return False
+        return item.get(self.entity.type_attribute) == self.entity.name
 
     def _filter(self) -> ConditionBase | None:
-        if self.spec.filter_exists is not None:
-            return Attr(self.spec.filter_exists).exists()
-        if self.spec.filter_not_exists is not None:
-            return Attr(self.spec.filter_not_exists).not_exists()
+        if self.filter_exists is not None:
+            return Attr(self.filter_exists).exists()
+        if self.filter_not_exists is not None:
+            return Attr(self.filter_not_exists).not_exists()
         return None
 
     def _key_attributes(self) -> list[str]:
@@ -237,14 +224,13 @@ class Pattern:
         values: Mapping[str, object],
         *,
         consistent: bool = False,
-        capacity: CapacityMode = "INDEXES",
         page_size: int | None = None,
     ) -> Result:
         """Send the request and read every page; the cost counts each page's request.
 
         ``page_size`` sets each request's Limit, to show what smaller pages cost.
         """
-        first = self.request(table, values, limit=page_size, consistent=consistent, capacity=capacity)
+        first = self.request(table, values, limit=page_size, consistent=consistent)
         cost = Cost()
         items: list[dict[str, Any]] = []
         for page_items, _ in self._pages(engine, first, cost):
@@ -260,13 +246,12 @@ class Pattern:
         limit: int | None = None,
         cursor: str | None = None,
         consistent: bool = False,
-        capacity: CapacityMode = "INDEXES",
     ) -> Result:
         """One page (at most ``limit`` items evaluated), with a cursor for the next when there is one.
 
         An ordered pattern (``orderBy``) orders the items within the page only.
         """
-        request = self.request(table, values, limit=limit, cursor=cursor, consistent=consistent, capacity=capacity)
+        request = self.request(table, values, limit=limit, cursor=cursor, consistent=consistent)
         cost = Cost()
         items, last_key = next(self._pages(engine, request, cost, follow=False))
         next_cursor = encode_cursor(self.number, last_key) if last_key else None
@@ -298,7 +283,7 @@ class Pattern:
         return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
     def _ordered(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        order_by = self.spec.order_by
+        order_by = self.order_by
         if order_by is None:
             return items
         return sorted(items, key=lambda item: self.entity.values(item).get(order_by, 0))
@@ -309,7 +294,7 @@ class Catalog:
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self._patterns = {number: Pattern(spec, model) for number, spec in sorted(model.access_patterns.items())}
+        self._patterns = {number: Pattern.of(spec, model) for number, spec in sorted(model.access_patterns.items())}
 
     def get(self, ref: str | int) -> Pattern:
         """A pattern by number or name; NotFoundError naming `knight access-patterns` otherwise."""

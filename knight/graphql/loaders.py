@@ -7,8 +7,9 @@ course's collection, read for its chapters, also holds its enrollments. Reads
 asked for in the same tick go to a DataLoader, which de-duplicates them,
 merges the ones on one partition into a single Query, sends every point read
 in one BatchGetItem, and runs all of them concurrently. Each pattern's answer
-is then picked out of the items with the pattern's own conditions, so it is
-the same as running the pattern alone.
+is then picked out of the items by the pattern itself (``Pattern.pick``),
+with the conditions of its own request, so it is the same as running the
+pattern alone.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from knight.access import Catalog
+from knight.access import Catalog, Pattern
 from knight.graphql.reader import BATCH_GET_LIMIT, Item, Reader
 from knight.graphql.scopes import Scope, Source, entity_source, pattern_source
-from knight.model import AccessPattern, Model
+from knight.model import Model
 
 T = TypeVar("T")
 Call = Callable[..., Awaitable[Any]]
@@ -65,8 +66,8 @@ class Loaders:
         down will ask for, so that one Query serves them all. Called
         synchronously, so that sibling fields queue their reads in one batch.
         """
-        spec, checked = self._checked(pattern, values)
-        own = pattern_source(spec, checked)
+        access, checked = self._checked(pattern, values)
+        own = pattern_source(access, checked)
         future = self._covering([own, *also, *([load_from] if load_from else [])])
         if future is None:
             target = load_from or own
@@ -74,7 +75,7 @@ class Loaders:
                 other, other_values = self._checked(name, more)
                 target = target.merged(pattern_source(other, other_values))
             future = self._load(target)
-        return self._answer(spec, checked, future)
+        return self._answer(access, checked, future)
 
     def read_one(
         self, pattern: str, values: Mapping[str, object], *, widen: Iterable[Need] = ()
@@ -94,9 +95,9 @@ class Loaders:
 
     # Reading
 
-    def _checked(self, pattern: str, values: Mapping[str, object]) -> tuple[AccessPattern, dict[str, object]]:
+    def _checked(self, pattern: str, values: Mapping[str, object]) -> tuple[Pattern, dict[str, object]]:
         access = self.catalog.get(pattern)
-        return access.spec, access.arguments(values)
+        return access, access.arguments(values)
 
     def _covering(self, sources: Iterable[Source]) -> asyncio.Future[list[Item]] | None:
         for source in sources:
@@ -165,41 +166,11 @@ class Loaders:
         if key not in self._keys:
             self._keys[key] = _done(loop, [item])
 
+    @staticmethod
     async def _answer(
-        self, pattern: AccessPattern, values: Mapping[str, object], future: Awaitable[list[Item]]
+        pattern: Pattern, values: Mapping[str, object], future: Awaitable[list[Item]]
     ) -> list[dict[str, Any]]:
-        return answer(self.model, pattern, values, await future)
-
-
-def answer(
-    model: Model, pattern: AccessPattern, values: Mapping[str, object], items: Iterable[Item]
-) -> list[dict[str, Any]]:
-    """What the pattern returns, picked from items that include all of its own.
-
-    Applies the pattern's key condition (on its own index's attributes, which
-    every item carries), its filter, its entity and its order, exactly as
-    DynamoDB would have for the pattern's own request.
-    """
-    index = pattern.index
-    source = pattern_source(pattern, values)
-    type_attribute = model.type_attribute
-    picked = []
-    for item in items:
-        if item.get(index.partition_key) != source.partition:
-            continue
-        if index.sort_key is not None and not source.scope.admits(str(item.get(index.sort_key, ""))):
-            continue
-        if pattern.filter_exists is not None and pattern.filter_exists not in item:
-            continue
-        if pattern.filter_not_exists is not None and pattern.filter_not_exists in item:
-            continue
-        if item.get(type_attribute) != pattern.entity.name:
-            continue
-        picked.append(pattern.entity.values(item))
-    order_by = pattern.order_by
-    if order_by is not None:
-        picked.sort(key=lambda found: found.get(order_by, 0))
-    return picked
+        return [pattern.entity.values(item) for item in pattern.pick(await future, values)]
 
 
 async def _first(found: Awaitable[list[dict[str, Any]]]) -> dict[str, Any] | None:

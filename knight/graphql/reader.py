@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder, Key
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from knight.access import partition_query
 from knight.engine import Engine
 from knight.errors import EngineError
 from knight.failures import engine_errors
@@ -25,6 +25,10 @@ Item = dict[str, Any]
 BATCH_GET_LIMIT = 100
 """DynamoDB's limit of keys in one BatchGetItem."""
 
+_BATCH_GET_ATTEMPTS = 8
+_BASE_DELAY = 0.05
+"""Seconds; the back-off before BatchGetItem asks again for unprocessed keys doubles from here."""
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -32,53 +36,19 @@ _deserializer = TypeDeserializer()
 class Reader:
     """Reads items of one table, every page, with their consumed capacity reported to DynamoDB's meter."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        model: Model,
-        table: str,
-        *,
-        max_attempts: int = 8,
-        base_delay: float = 0.05,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, engine: Engine, model: Model, table: str) -> None:
         self.engine = engine
         self.model = model
         self.table = table
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.sleep = sleep
 
     def query(self, source: Source) -> list[Item]:
         """Every item of a partition within the source's sort keys (all pages)."""
-        index = self.model.indexes[source.index]
-        condition: ConditionBase = Key(index.partition_key).eq(source.partition)
-        if index.sort_key is not None and (source.scope.prefix or source.scope.exact):
-            sort = Key(index.sort_key)
-            prefix = source.scope.prefix
-            condition = condition & (sort.eq(prefix) if source.scope.exact else sort.begins_with(prefix))
-        built = ConditionExpressionBuilder().build_expression(condition, is_key_condition=True)
-        params: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": built.condition_expression,
-            "ExpressionAttributeNames": built.attribute_name_placeholders,
-            "ExpressionAttributeValues": {
-                name: _serializer.serialize(value) for name, value in built.attribute_value_placeholders.items()
-            },
-            "ReturnConsumedCapacity": "INDEXES",
-        }
-        if index.index_name is not None:
-            params["IndexName"] = index.index_name
-        client = self.engine.dynamodb()
-        items: list[Item] = []
-        while True:
-            with engine_errors(self.engine, self.table):
-                page = client.query(**params)
-            items += [_plain(item) for item in page.get("Items", [])]
-            last_key = page.get("LastEvaluatedKey")
-            if not last_key:
-                return items
-            params["ExclusiveStartKey"] = last_key
+        scope = source.scope
+        request = partition_query(
+            self.table, self.model.indexes[source.index], source.partition, scope.prefix, exact=scope.exact
+        )
+        with engine_errors(self.engine, self.table):
+            return [_plain(item) for page in request.pages(self.engine.dynamodb()) for item in page.get("Items", [])]
 
     def batch_get(self, keys: Sequence[Mapping[str, str]]) -> list[Item]:
         """The items with these primary keys (at most 100), retrying the keys DynamoDB leaves unprocessed.
@@ -92,7 +62,7 @@ class Reader:
         ]
         client = self.engine.dynamodb()
         items: list[Item] = []
-        for attempt in range(self.max_attempts):
+        for attempt in range(_BATCH_GET_ATTEMPTS):
             with engine_errors(self.engine, self.table):
                 response = client.batch_get_item(
                     RequestItems={self.table: {"Keys": pending}},
@@ -104,9 +74,9 @@ class Reader:
                 return items
             pending = list(unprocessed["Keys"])
             # A throttled partition: back off (full jitter) before asking for the rest again.
-            self.sleep(random.uniform(0, self.base_delay * 2**attempt))
+            time.sleep(random.uniform(0, _BASE_DELAY * 2**attempt))
         raise EngineError(
-            f"DynamoDB left {len(pending)} keys unprocessed after {self.max_attempts} BatchGetItem attempts; "
+            f"DynamoDB left {len(pending)} keys unprocessed after {_BATCH_GET_ATTEMPTS} BatchGetItem attempts; "
             "the table is throttled, try again"
         )
 

@@ -25,9 +25,6 @@ class Scope:
     prefix: str
     exact: bool = False
 
-    def admits(self, sort_value: str) -> bool:
-        return sort_value == self.prefix if self.exact else sort_value.startswith(self.prefix)
-
     def covers(self, other: Scope) -> bool:
         """Whether every key ``other`` admits, this admits too."""
         if self.exact:
