@@ -22,6 +22,7 @@ import boto3
 from botocore.config import Config
 
 from knight.errors import EngineError, RefusedError
+from knight.settings import truthy
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -56,8 +57,7 @@ def _is_aws(url: str) -> bool:
 
 
 def aws_opt_in(env: Mapping[str, str] | None = None) -> bool:
-    value = (env if env is not None else os.environ).get(AWS_OPT_IN_VARIABLE, "")
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return truthy((env if env is not None else os.environ).get(AWS_OPT_IN_VARIABLE))
 
 
 def _port_is_free(host: str, port: int) -> bool:

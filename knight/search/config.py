@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
 from knight.local_state import state_dir
 from knight.search.index import SearchIndex
+from knight.settings import Settings
 
 if TYPE_CHECKING:
     import boto3
@@ -19,30 +20,24 @@ INDEX_VARIABLE = "KNIGHT_SEARCH_INDEX"
 FOLDER_VARIABLE = "KNIGHT_SEARCH_DIR"
 
 
-@dataclass(frozen=True)
-class SearchSettings:
+class SearchSettings(Settings):
     """Where the index is.
 
     ``opensearch_url`` set: OpenSearch at that URL (``https://user:pass@host:9200``,
     or an Amazon OpenSearch Service endpoint, signed with boto3's credentials),
     in the index ``index_name`` (default: the table's name). Otherwise the
     embedded index in ``folder`` (default: ``<state dir>/search/<table>``).
+    Each can come from its variable: ``KNIGHT_OPENSEARCH_URL``,
+    ``KNIGHT_SEARCH_INDEX``, ``KNIGHT_SEARCH_DIR``.
     """
 
-    opensearch_url: str | None = None
-    index_name: str | None = None
-    folder: Path | None = None
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", env_ignore_empty=True, str_strip_whitespace=True, validate_by_name=True
+    )
 
-    @classmethod
-    def from_environment(cls, env: Mapping[str, str] | None = None) -> SearchSettings:
-        """Read ``KNIGHT_OPENSEARCH_URL``, ``KNIGHT_SEARCH_INDEX`` and ``KNIGHT_SEARCH_DIR``."""
-        env = env if env is not None else os.environ
-        folder = env.get(FOLDER_VARIABLE, "").strip()
-        return cls(
-            opensearch_url=env.get(OPENSEARCH_URL_VARIABLE, "").strip() or None,
-            index_name=env.get(INDEX_VARIABLE, "").strip() or None,
-            folder=Path(folder) if folder else None,
-        )
+    opensearch_url: str | None = Field(None, validation_alias=OPENSEARCH_URL_VARIABLE)
+    index_name: str | None = Field(None, validation_alias=INDEX_VARIABLE)
+    folder: Path | None = Field(None, validation_alias=FOLDER_VARIABLE)
 
     def folder_for(self, table: str, base: Path | None = None) -> Path:
         return self.folder or (base or state_dir()) / "search" / table
