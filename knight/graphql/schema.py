@@ -12,7 +12,7 @@ from graphql import GraphQLSchema
 
 from knight.graphql.mutations import mutation
 from knight.graphql.resolvers import BINDABLES
-from knight.graphql.search import search_hit
+from knight.graphql.search import search_hit, search_query
 
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
 
@@ -25,5 +25,5 @@ def type_defs() -> str:
 
 def build_schema(bindables: Sequence[SchemaBindable] | None = None) -> GraphQLSchema:
     """The schema with knight's resolvers, or with others (the benchmark's naive ones)."""
-    chosen = (*BINDABLES, search_hit, mutation) if bindables is None else bindables
+    chosen = (*BINDABLES, search_query, search_hit, mutation) if bindables is None else bindables
     return make_executable_schema(type_defs(), *chosen)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ariadne import ObjectType
+from ariadne import ObjectType, QueryType
 
 from knight.errors import SearchUnavailableError, ValidationError
 from knight.graphql.context import Info
-from knight.graphql.resolvers import query
 from knight.search import SEARCHABLE, SearchHit
 from knight.search.index import MAX_LIMIT
 
 TYPES = tuple(searchable.entity for searchable in SEARCHABLE)
 
+search_query = QueryType()
+"""The ``search`` field of Query; the schema binds it beside the other queries."""
 
-@query.field("search")
+
+@search_query.field("search")
 async def resolve_search(_: None, info: Info, text: str, entityType: str | None = None, limit: int = 10) -> Any:
     if not text.strip():
         raise ValidationError("search needs some text to look for")
