@@ -1,4 +1,4 @@
-"""The item layout of DESIGN.md section 2, written out independently of the model.
+"""The item layout of the table design, written out independently of the model.
 
 Tests compare what knight writes with this, so a wrong key template in the
 model file fails them even though knight builds every key from that file.
@@ -19,7 +19,7 @@ def _after(prefix: str, value: str) -> str:
 
 
 def expected_keys(item: dict[str, Any]) -> dict[str, str]:
-    """The key attributes DESIGN.md prescribes for this item, from its own ids."""
+    """The key attributes the table design prescribes for this item, from its own ids."""
     kind = item["entityType"]
     pk, sk = item["pk"], item["sk"]
     if kind == "track":

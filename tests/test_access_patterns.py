@@ -1,4 +1,4 @@
-"""Every access pattern is one request on the index DESIGN.md names, and returns the right items."""
+"""Every access pattern is one request on the index the table design names, and returns the right items."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from knight.model import Model
 SEEDED = Seeded(generate(1))
 CASES = list(SEEDED.cases())
 
-# DESIGN.md §2, written out as the resolved request must read: (index, operation, key condition).
-DESIGN: dict[int, tuple[str, str, str]] = {
+# The table design, written out by hand as the resolved request must read: (index, operation, key condition).
+TABLE_DESIGN: dict[int, tuple[str, str, str]] = {
     1: ("gsi1", "Query", "gsi1_pk = track"),
     2: ("table", "GetItem", "pk = t#{id} AND sk = t#{id}"),
     3: ("table", "Query", "pk = c#{id} AND begins_with(sk, t#)"),
@@ -73,7 +73,7 @@ def resolved(request: Request) -> str:
 
 
 def design_condition(number: int, args: dict[str, object]) -> str:
-    return DESIGN[number][2].format(email_lower=str(args.get("email", "")).lower(), **args)
+    return TABLE_DESIGN[number][2].format(email_lower=str(args.get("email", "")).lower(), **args)
 
 
 def test_the_fourteen_keep_their_numbers_names_and_indexes(catalog: Catalog) -> None:
@@ -81,7 +81,7 @@ def test_the_fourteen_keep_their_numbers_names_and_indexes(catalog: Catalog) -> 
         pattern = catalog.get(number)
         assert pattern.name == name
         assert catalog.get(name) is pattern
-        assert (pattern.index.name, pattern.operation) == DESIGN[number][:2]
+        assert (pattern.index.name, pattern.operation) == TABLE_DESIGN[number][:2]
     assert catalog.get(11).filter_condition == "attribute_exists(latest)"
     assert len(catalog) >= 16
 
@@ -96,8 +96,8 @@ def test_pattern_is_one_request_with_the_right_items(
     assert result.cost.requests == 1
     assert result.request.operation == pattern.operation
     assert result.request.index_name == pattern.index.index_name
-    if pattern.number in DESIGN:
-        index, operation, _ = DESIGN[pattern.number]
+    if pattern.number in TABLE_DESIGN:
+        index, operation, _ = TABLE_DESIGN[pattern.number]
         assert result.request.params.get("IndexName") == (None if index == "table" else index)
         assert result.request.operation == operation
         assert resolved(result.request) == design_condition(pattern.number, args)
