@@ -82,7 +82,7 @@ OTHER_ATTRIBUTES = {
 }
 
 
-# Helper items knight adds (DESIGN.md allows additions): markers that keep a
+# Helper items knight adds (the design allows additions): markers that keep a
 # value unique. They carry no index keys, so no access pattern reads them.
 MARKERS = {
     "student-email": lambda item: {"pk": f"u#email#{item['pk'][len('u#email#') :]}", "sk": "u#email"},
@@ -116,7 +116,7 @@ def check_guard(item: dict[str, Any]) -> None:
 
 
 def check_item(item: dict[str, Any]) -> None:
-    """Fail unless the item has exactly DESIGN.md's keys and attributes for its entity."""
+    """Fail unless the item has exactly the design's keys and attributes for its entity."""
     if item["entityType"] in MARKERS:
         check_marker(item)
         return
@@ -124,7 +124,7 @@ def check_item(item: dict[str, Any]) -> None:
         check_guard(item)
         return
     keys = {name: item[name] for name in KEY_ATTRIBUTES if name in item}
-    assert keys == expected_keys(item), f"{item['entityType']} item keys differ from DESIGN.md: {item}"
+    assert keys == expected_keys(item), f"{item['entityType']} item keys differ from the table design: {item}"
     kind = item["entityType"]
     others = set(item) - set(KEY_ATTRIBUTES) - {"entityType"}
     # The stream processor's revision of a student's xp (allowed additions, DESIGN.md section 2).
