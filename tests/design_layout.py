@@ -127,7 +127,7 @@ def check_item(item: dict[str, Any]) -> None:
     assert keys == expected_keys(item), f"{item['entityType']} item keys differ from the table design: {item}"
     kind = item["entityType"]
     others = set(item) - set(KEY_ATTRIBUTES) - {"entityType"}
-    # The stream processor's revision of a student's xp (allowed additions, DESIGN.md section 2).
+    # The stream processor's revision of a student's xp (an allowed addition).
     additions = {"chapter": {"latest"}, "student": {"xpRevision"}}
     allowed = OTHER_ATTRIBUTES[kind] | additions.get(kind, set())
     assert others <= allowed, f"{kind} has unexpected attributes {others - allowed}"
