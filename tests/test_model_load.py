@@ -64,6 +64,18 @@ def test_patterns_found_by_number_or_name(model: Model) -> None:
     assert model.pattern(14).name == "progress-of-enrollment"
 
 
+def test_item_collections_name_the_patterns_one_partition_query_answers(model: Model) -> None:
+    assert {name: [p.name for p in c.patterns] for name, c in model.collections.items()} == {
+        "course": ["course-by-id", "chapters-of-course", "enrollments-of-course"],
+        "student": ["student-by-id", "preferences-of-student", "progress-of-student"],
+        "enrollment": ["enrollment-by-id", "progress-of-enrollment"],
+        "chapter": ["chapter-by-id", "chapter-version", "chapter-history"],
+    }
+    course = model.collection_of("enrollments-of-course")
+    assert course is not None and course.index.name == "table" and model.collection_of("all-tracks") is None
+    assert course.values_for("chapters-of-course", "course-by-id", {"id": "42"}) == {"courseId": "42"}
+
+
 def test_every_example_follows_the_design_layout(model: Model) -> None:
     for entity in model.entities.values():
         for example in entity.examples:
@@ -174,6 +186,41 @@ def _line_of(path: Path, needle: str) -> int:
             "colour: red",
             "entities.track.examples.0",
             "no field colour",
+        ),
+        (
+            "chapters-of-course, enrollments-of-course]",
+            "chapters-of-course, enrolments-of-course]",
+            "enrolments-of-course]",
+            "collections.course.patterns.2",
+            "no access pattern 'enrolments-of-course'",
+        ),
+        (
+            "[enrollment-by-id, progress-of-enrollment]",
+            "[enrollment-by-id, track-by-id]",
+            "[enrollment-by-id, track-by-id]",
+            "collections.enrollment.patterns.1",
+            "reads table, not gsi1",
+        ),
+        (
+            "[student-by-id, preferences-of-student, progress-of-student]",
+            "[student-by-id, track-by-id, progress-of-student]",
+            "[student-by-id, track-by-id, progress-of-student]",
+            "collections.student.patterns.1",
+            "another partition than 's#{id}' of 'student-by-id'",
+        ),
+        (
+            "[course-by-id, chapters-of-course, enrollments-of-course]",
+            "[course-by-id, chapters-of-course, enrollments-of-course, course-by-id]",
+            "enrollments-of-course, course-by-id]",
+            "collections.course.patterns.3",
+            "already in collection 'course'",
+        ),
+        (
+            "index: gsi1\n    patterns: [chapter-by-id",
+            "index: gsi7\n    patterns: [chapter-by-id",
+            "index: gsi7",
+            "collections.chapter.index",
+            "no index 'gsi7'",
         ),
     ],
 )

@@ -12,6 +12,7 @@ import yaml
 from knight.errors import ModelError
 from knight.model.model import (
     AccessPattern,
+    Collection,
     Entity,
     EntityKeys,
     Index,
@@ -20,7 +21,7 @@ from knight.model.model import (
     Unique,
 )
 from knight.model.schema import BASE_TABLE, EntitySpec, ModelSpec
-from knight.model.templates import KeyTemplate, TemplateError
+from knight.model.templates import KeyTemplate, Placeholder, TemplateError
 
 MODEL_FILE = "sir-learn-a-lot.yaml"
 
@@ -129,7 +130,8 @@ class _Builder:
         entities = {name: self.entity(name, entity_spec, indexes) for name, entity_spec in self.spec.entities.items()}
         patterns = self.patterns(entities, indexes)
         uniques = self.uniques(entities, indexes, patterns)
-        return Model(self.path, self.spec, indexes, entities, patterns, uniques)
+        collections = self.collections(indexes, patterns)
+        return Model(self.path, self.spec, indexes, entities, patterns, uniques, collections)
 
     def indexes(self) -> dict[str, Index]:
         table = self.spec.table
@@ -246,6 +248,35 @@ class _Builder:
             )
         return patterns
 
+    def collections(self, indexes: dict[str, Index], patterns: dict[int, AccessPattern]) -> dict[str, Collection]:
+        by_name = {pattern.name: pattern for pattern in patterns.values()}
+        member_of: dict[str, str] = {}
+        collections: dict[str, Collection] = {}
+        for name, spec in self.spec.collections.items():
+            at: list[str | int] = ["collections", name]
+            if spec.index not in indexes:
+                raise self.fail([*at, "index"], f"no index '{spec.index}'; known: {', '.join(indexes)}")
+            members: list[AccessPattern] = []
+            for i, pattern_name in enumerate(spec.patterns):
+                where = [*at, "patterns", i]
+                pattern = by_name.get(pattern_name)
+                if pattern is None:
+                    raise self.fail(where, f"no access pattern '{pattern_name}'; `knight access-patterns` lists them")
+                if pattern_name in member_of:
+                    raise self.fail(where, f"'{pattern_name}' is already in collection '{member_of[pattern_name]}'")
+                if pattern.index.name != spec.index:
+                    raise self.fail(where, f"'{pattern_name}' reads {pattern.index.name}, not {spec.index}")
+                if members and _shape(pattern.partition) != _shape(members[0].partition):
+                    raise self.fail(
+                        where,
+                        f"'{pattern_name}' reads partition '{pattern.partition.text}', another partition than "
+                        f"'{members[0].partition.text}' of '{members[0].name}': one Query cannot answer both",
+                    )
+                member_of[pattern_name] = name
+                members.append(pattern)
+            collections[name] = Collection(name, " ".join(spec.summary.split()), indexes[spec.index], tuple(members))
+        return collections
+
     def uniques(
         self, entities: dict[str, Entity], indexes: dict[str, Index], patterns: dict[int, AccessPattern]
     ) -> dict[str, Unique]:
@@ -317,6 +348,11 @@ class _Builder:
                 f"no key made by '{own.sort.text}' begins with '{begins}'",
             )
         return SortKeyCondition("begins_with", template)
+
+
+def _shape(template: KeyTemplate) -> tuple[str | tuple[str, str | None], ...]:
+    """A template with its field names left out: two of one shape render the same keys from the same values."""
+    return tuple(("{}", part.transform) if isinstance(part, Placeholder) else part for part in template.parts)
 
 
 def _sort_admits(pattern: AccessPattern, sort_key: str | None) -> bool:

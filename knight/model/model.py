@@ -11,7 +11,7 @@ from typing import Any, Literal
 from knight.errors import NotFoundError, ValidationError
 from knight.model.fields import check_value
 from knight.model.schema import BASE_TABLE, FieldSpec, ModelSpec
-from knight.model.templates import KeyTemplate
+from knight.model.templates import KeyTemplate, Placeholder
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,41 @@ class AccessPattern:
 
 
 @dataclass(frozen=True)
+class Collection:
+    """An item collection: access patterns that read one partition of one index.
+
+    Their partition templates are the same but for the names of the fields,
+    so one Query of the partition holds what each of them returns.
+    """
+
+    name: str
+    summary: str
+    index: Index
+    patterns: tuple[AccessPattern, ...]
+
+    def holds(self, pattern: str) -> bool:
+        return any(own.name == pattern for own in self.patterns)
+
+    def values_for(self, pattern: str, given: str, values: Mapping[str, object]) -> dict[str, object]:
+        """The partition values of ``pattern`` for the partition that ``given`` reads with ``values``.
+
+        Course ``id`` 42 (course-by-id) is ``courseId`` 42 for chapters-of-course.
+        """
+        by_name = {own.name: own for own in self.patterns}
+        return {
+            to.field: values[of.field]
+            for of, to in zip(
+                _placeholders(by_name[given].partition), _placeholders(by_name[pattern].partition), strict=True
+            )
+            if of.field in values
+        }
+
+
+def _placeholders(template: KeyTemplate) -> list[Placeholder]:
+    return [part for part in template.parts if isinstance(part, Placeholder)]
+
+
+@dataclass(frozen=True)
 class Unique:
     """A value that must be unique, guarded by a marker item keyed by that value.
 
@@ -227,6 +262,7 @@ class Model:
     entities: Mapping[str, Entity]
     access_patterns: Mapping[int, AccessPattern] = field(default_factory=dict)
     uniques: Mapping[str, Unique] = field(default_factory=dict)
+    collections: Mapping[str, Collection] = field(default_factory=dict)
 
     @property
     def table_name(self) -> str:
@@ -266,6 +302,10 @@ class Model:
 
     def entity_of(self, item: Mapping[str, Any]) -> Entity | None:
         return self.entities.get(str(item.get(self.type_attribute, "")))
+
+    def collection_of(self, pattern: str) -> Collection | None:
+        """The item collection an access pattern (by name) is part of, if any."""
+        return next((found for found in self.collections.values() if found.holds(pattern)), None)
 
     def pattern(self, ref: str | int) -> AccessPattern:
         """An access pattern by number or name."""

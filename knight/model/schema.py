@@ -99,6 +99,14 @@ class AccessPatternSpec(_Strict):
     orderBy: str | None = Field(default=None, min_length=1)
 
 
+class CollectionSpec(_Strict):
+    """Access patterns that read one partition of one index, so one Query of it answers them all."""
+
+    summary: str = Field(min_length=1)
+    index: str
+    patterns: list[str] = Field(min_length=2)
+
+
 class UniqueSpec(_Strict):
     """A value that must be unique: a marker item whose key is that value."""
 
@@ -116,4 +124,5 @@ class ModelSpec(_Strict):
     prefixes: dict[str, str] = {}
     entities: dict[str, EntitySpec] = Field(min_length=1)
     accessPatterns: dict[int, AccessPatternSpec] = Field(min_length=1)
+    collections: dict[str, CollectionSpec] = {}
     uniques: dict[str, UniqueSpec] = {}
