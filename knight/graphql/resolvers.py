@@ -21,34 +21,35 @@ from knight.graphql.lookahead import below, selected
 
 Values = dict[str, Any]
 
-# The fields of a type that its object's own item collection answers, as
-# (field, access pattern, the pattern's parameter that takes the object's id).
-COLLECTION_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "Course": (
-        ("chapters", "chapters-of-course", "courseId"),
-        ("enrollments", "enrollments-of-course", "courseId"),
-    ),
-    "Student": (
-        ("preferences", "preferences-of-student", "studentId"),
-        ("progress", "progress-of-student", "studentId"),
-    ),
-    "Enrollment": (("progress", "progress-of-enrollment", "enrollmentId"),),
-    "Chapter": (("versions", "chapter-history", "id"),),
+# The fields of a type that read an access pattern with the object's id alone. The model's item
+# collections say which of them one Query of the object's own partition answers.
+CHILD_PATTERNS: dict[str, dict[str, str]] = {
+    "Course": {"chapters": "chapters-of-course", "enrollments": "enrollments-of-course"},
+    "Student": {
+        "preferences": "preferences-of-student",
+        "progress": "progress-of-student",
+        "enrollments": "enrollments-of-student",
+    },
+    "Enrollment": {"progress": "progress-of-enrollment"},
+    "Chapter": {"versions": "chapter-history"},
 }
 
 
-def collection_needs(type_name: str, info: Info, object_id: str) -> list[Need]:
-    """The patterns on the object's own partition that the selected child fields will ask for."""
+def collection_needs(type_name: str, info: Info, pattern: str, values: Mapping[str, object]) -> list[Need]:
+    """The patterns in the item collection of the object's read that the selected child fields will ask for."""
+    collection = info.context.loaders.model.collection_of(pattern)
+    if collection is None:
+        return []
     fields = selected(info)
-    needs: list[Need] = [
-        (pattern, {parameter: object_id})
-        for field, pattern, parameter in COLLECTION_FIELDS[type_name]
-        if field in fields
-    ]
+    wanted = [child for field, child in CHILD_PATTERNS[type_name].items() if field in fields]
     # An enrollment's progress lives in its student's collection: read it with the student.
     if type_name == "Student" and "progress" in below(fields.get("enrollments", []), info.fragments):
-        needs.append(("progress-of-student", {"studentId": object_id}))
-    return needs
+        wanted.append("progress-of-student")
+    return [
+        (child, collection.values_for(child, pattern, values))
+        for child in dict.fromkeys(wanted)
+        if collection.holds(child)
+    ]
 
 
 async def _required(found: Awaitable[Values | None], missing: str) -> Values:
@@ -59,12 +60,12 @@ async def _required(found: Awaitable[Values | None], missing: str) -> Values:
 
 
 def _course(info: Info, course_id: str) -> Awaitable[Values | None]:
-    needs = collection_needs("Course", info, course_id)
+    needs = collection_needs("Course", info, "course-by-id", {"id": course_id})
     return info.context.loaders.read_one("course-by-id", {"id": course_id}, widen=needs)
 
 
 def _student(info: Info, student_id: str) -> Awaitable[Values | None]:
-    needs = collection_needs("Student", info, student_id)
+    needs = collection_needs("Student", info, "student-by-id", {"id": student_id})
     return info.context.loaders.read_one("student-by-id", {"id": student_id}, widen=needs)
 
 
@@ -107,14 +108,14 @@ def resolve_get_student_preferences(_: None, info: Info, studentId: str) -> Awai
 
 @query.field("getEnrollment")
 def resolve_get_enrollment(_: None, info: Info, id: str) -> Awaitable[Values | None]:
-    needs = collection_needs("Enrollment", info, id)
+    needs = collection_needs("Enrollment", info, "enrollment-by-id", {"id": id})
     return info.context.loaders.read_one("enrollment-by-id", {"id": id}, widen=needs)
 
 
 @query.field("getChapter")
 def resolve_get_chapter(_: None, info: Info, id: str, version: int | None = None) -> Awaitable[Values | None]:
     loaders = info.context.loaders
-    needs = collection_needs("Chapter", info, id)
+    needs = collection_needs("Chapter", info, "chapter-by-id", {"id": id})
     if version is None:
         return loaders.read_one("chapter-by-id", {"id": id}, widen=needs)
     # A saved version takes `latest` from the pointer; both live in the chapter's gsi1 partition.
