@@ -13,8 +13,8 @@ import json
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pytest
 from botocore.exceptions import ClientError
@@ -23,6 +23,16 @@ from conftest import new_table_name
 from knight.engine import Engine
 from knight.model import Model
 from knight.table import create_table, delete_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        PutTypeDef,
+        QueryInputTypeDef,
+        TransactWriteItemTypeDef,
+    )
+    from mypy_boto3_dynamodbstreams.literals import ShardIteratorTypeType
+    from mypy_boto3_dynamodbstreams.type_defs import GetShardIteratorInputTypeDef, RecordTypeDef
 
 SAME_AS_MOTO = "compares the layer's answers with moto's own, which differ from DynamoDB's in details (sets, paging)"
 INSIDE = "inspects the embedded engine's own state (moto's tables and iterators) or moves its clock"
@@ -46,19 +56,19 @@ class Table:
         self.shard = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
         self.iterator = self.new_iterator("TRIM_HORIZON")
 
-    def new_iterator(self, kind: str, sequence: str | None = None) -> str:
-        extra = {"SequenceNumber": sequence} if sequence else {}
-        answer = self.streams.get_shard_iterator(
-            StreamArn=self.arn,
-            ShardId=self.shard,
-            ShardIteratorType=kind,
-            **extra,  # type: ignore[arg-type]
-        )
-        return str(answer["ShardIterator"])
+    def new_iterator(self, kind: ShardIteratorTypeType, sequence: str | None = None) -> str:
+        request: GetShardIteratorInputTypeDef = {
+            "StreamArn": self.arn,
+            "ShardId": self.shard,
+            "ShardIteratorType": kind,
+        }
+        if sequence:
+            request["SequenceNumber"] = sequence
+        return self.streams.get_shard_iterator(**request)["ShardIterator"]
 
-    def read(self, iterator: str | None = None) -> list[dict[str, Any]]:
+    def read(self, iterator: str | None = None) -> list[RecordTypeDef]:
         """The records an iterator gives now: the held one (moving it on), or the one given."""
-        records: list[dict[str, Any]] = []
+        records: list[RecordTypeDef] = []
         position = iterator or self.iterator
         for _ in range(5):  # an open shard may answer empty pages before its records
             answer = self.streams.get_records(ShardIterator=position)
@@ -74,15 +84,19 @@ class Table:
         """The records as (event, pk) pairs."""
         return [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in self.read(iterator)]
 
-    def put(self, pk: str, condition: str | None = "attribute_not_exists(pk)", **attrs: str) -> dict[str, Any]:
-        item = {"pk": {"S": pk}, "sk": {"S": pk}, "gsi1_pk": {"S": "all"}, "gsi1_sk": {"S": pk}}
+    def put(
+        self, pk: str, condition: str | None = "attribute_not_exists(pk)", **attrs: str
+    ) -> TransactWriteItemTypeDef:
+        item: dict[str, AttributeValueTypeDef] = {
+            "pk": {"S": pk}, "sk": {"S": pk}, "gsi1_pk": {"S": "all"}, "gsi1_sk": {"S": pk}
+        }  # fmt: skip
         item.update({name: {"S": value} for name, value in attrs.items()})
-        put: dict[str, Any] = {"TableName": self.name, "Item": item}
+        put: PutTypeDef = {"TableName": self.name, "Item": item}
         if condition:
             put["ConditionExpression"] = condition
         return {"Put": put}
 
-    def key(self, pk: str) -> dict[str, Any]:
+    def key(self, pk: str) -> dict[str, AttributeValueTypeDef]:
         return {"pk": {"S": pk}, "sk": {"S": pk}}
 
     def close(self) -> None:
@@ -164,7 +178,7 @@ def test_a_transaction_failing_at_a_later_item_leaves_nothing_behind(knight_tabl
     on = knight_table
     on.db.put_item(**on.put("s", condition=None, name="text")["Put"])
     on.read()
-    add_to_a_string = {
+    add_to_a_string: TransactWriteItemTypeDef = {
         "Update": {
             "TableName": on.name, "Key": on.key("s"), "UpdateExpression": "ADD #n :one",
             "ExpressionAttributeNames": {"#n": "name"}, "ExpressionAttributeValues": {":one": {"N": "1"}},
@@ -180,7 +194,10 @@ def test_a_transaction_failing_at_a_later_item_leaves_nothing_behind(knight_tabl
 
 def test_a_retried_transaction_with_its_token_is_applied_once(on: Table, side: str) -> None:
     token = uuid.uuid4().hex  # DynamoDB remembers a token for 10 minutes, across tables
-    send = lambda items: on.db.transact_write_items(TransactItems=items, ClientRequestToken=token)  # noqa: E731
+
+    def send(items: Sequence[TransactWriteItemTypeDef]) -> None:
+        on.db.transact_write_items(TransactItems=items, ClientRequestToken=token)
+
     send([on.put("a")])
     if side == "moto":
         # moto ignores the token: the SDK's retry of a committed transaction fails its own condition.
@@ -189,6 +206,21 @@ def test_a_retried_transaction_with_its_token_is_applied_once(on: Table, side: s
     send([on.put("a")])  # the same request again: success, nothing written twice
     assert on.events() == [("INSERT", "a")]
     assert cancelled(lambda: send([on.put("b")])) == "IdempotentParameterMismatchException"
+
+
+class Query(TypedDict, total=False):
+    """A Query request without its table, sent to the same table on both engines."""
+
+    IndexName: str
+    KeyConditionExpression: str
+    FilterExpression: str
+    ExpressionAttributeValues: Mapping[str, AttributeValueTypeDef]
+    ScanIndexForward: bool
+    Limit: int
+
+
+class Paging(TypedDict, total=False):
+    ExclusiveStartKey: Mapping[str, AttributeValueTypeDef]
 
 
 @pytest.mark.embedded_only(SAME_AS_MOTO)
@@ -216,7 +248,7 @@ def test_queries_on_the_table_and_its_indexes_answer_as_moto_does(
                 UpdateExpression="SET gsi1_pk = :p, gsi1_sk = :s",
                 ExpressionAttributeValues={":p": {"S": "i9"}, ":s": {"S": "x"}},
             )  # fmt: skip
-        requests: list[dict[str, Any]] = [
+        requests: list[Query] = [
             {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "g1"}}},
             {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
              "ExpressionAttributeValues": {":p": {"S": "g0"}, ":s": {"S": "v1"}}, "ScanIndexForward": False},
@@ -233,10 +265,11 @@ def test_queries_on_the_table_and_its_indexes_answer_as_moto_does(
         for request in requests:
             answers = []
             for table in tables:
-                pages, start = [], None
+                pages: list[tuple[object, int, int]] = []
+                start: Mapping[str, AttributeValueTypeDef] | None = None
                 while True:
-                    extra = {"ExclusiveStartKey": start} if start else {}
-                    page = table.db.query(TableName=table.name, **request, **extra)
+                    paging: Paging = {"ExclusiveStartKey": start} if start else {}
+                    page = table.db.query(TableName=table.name, **request, **paging)
                     pages.append((page["Items"], page["Count"], page["ScannedCount"]))
                     start = page.get("LastEvaluatedKey")
                     if not start:
@@ -265,7 +298,7 @@ def test_a_transaction_copies_no_table_and_queries_read_one_partition(
 
     for n in range(200):
         knight_table.db.put_item(**knight_table.put(f"p{n}")["Put"])
-    index_query = {
+    index_query: QueryInputTypeDef = {
         "TableName": knight_table.name, "IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p",
         "ExpressionAttributeValues": {":p": {"S": "all"}},
     }  # fmt: skip
@@ -290,7 +323,7 @@ def test_a_transaction_copies_no_table_and_queries_read_one_partition(
 def test_partiql_writes_are_seen_by_index_queries(knight_table: Table) -> None:
     """A path the partition maps do not follow drops them; the next Query rebuilds them."""
     knight_table.db.put_item(**knight_table.put("a")["Put"])
-    query = {
+    query: QueryInputTypeDef = {
         "TableName": knight_table.name, "IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p",
         "ExpressionAttributeValues": {":p": {"S": "all"}},
     }  # fmt: skip
@@ -373,7 +406,7 @@ def test_read_answers_carry_every_attribute_type_as_moto_writes_them(
     plain_moto: Engine, engine: Engine, model: Model
 ) -> None:
     """responses.py writes read answers with json.dumps: botocore must read the same values from both."""
-    item = {
+    item: dict[str, AttributeValueTypeDef] = {
         "pk": {"S": "p"}, "sk": {"S": "s"}, "gsi1_pk": {"S": "g"}, "gsi1_sk": {"S": "1"},
         "n": {"N": "12.50"}, "b": {"B": b"\x00\xffbytes"}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]},
         "bs": {"BS": [b"\x01", b"\x02"]}, "nul": {"NULL": True}, "yes": {"BOOL": False},
