@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from knight.access import table_scan
 from knight.artifacts import create_table_params
 
 if TYPE_CHECKING:
@@ -183,10 +184,5 @@ def is_empty(engine: Engine, name: str) -> bool:
     """Whether the table holds no item (one tiny Scan, exact unlike ItemCount)."""
     info = describe_table(engine, name)
     with engine_errors(engine, name):
-        page = engine.dynamodb().scan(
-            TableName=name,
-            Limit=1,
-            ProjectionExpression="#k",
-            ExpressionAttributeNames={"#k": info.partition_key},
-        )
+        page = table_scan(name, projection=[info.partition_key], limit=1).send(engine.dynamodb())
     return not page.get("Items")

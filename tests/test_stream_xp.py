@@ -29,6 +29,7 @@ from stream_checks import (
     student_xp,
 )
 
+from knight.access import Request
 from knight.data.batch import BatchWriter, from_dynamodb, put_request, to_dynamodb
 from knight.engine import Engine
 from knight.errors import ModelError
@@ -357,10 +358,10 @@ def test_a_recount_sees_a_transaction_that_commits_while_it_reads_the_guards(
     read_guards = recounting._query
     meanwhile = [drop]
 
-    def guards_read_after_a_transaction(params: dict[str, Any]) -> Any:
+    def guards_read_after_a_transaction(request: Request) -> Any:
         while meanwhile:
             assert other.apply(meanwhile.pop()) == "applied"
-        return read_guards(params)
+        return read_guards(request)
 
     recounting._query = guards_read_after_a_transaction  # type: ignore[method-assign]
     # The guards then sum to 5, the xp it read: only reading the student again shows it moved on.
@@ -378,6 +379,13 @@ def test_guards_an_entity_could_be_taken_for_are_refused(model: Model, change: d
     assert BoundAggregate(model, XP).guard_partition({"pk": "s#42", "sk": "s#42"}) == "x#42"
     with pytest.raises(ModelError, match="guards"):
         BoundAggregate(model, dataclasses.replace(XP, **change))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["no-such-pattern", "progress-of-enrollment", "preferences-of-student"])
+def test_a_rebuild_reads_the_sources_with_a_pattern_that_reads_them_all(model: Model, name: str) -> None:
+    assert BoundAggregate(model, XP).sources.name == "progress-of-student"
+    with pytest.raises(ModelError, match=r"aggregate student\.xp"):
+        BoundAggregate(model, dataclasses.replace(XP, sources_pattern=name))
 
 
 @pytest.mark.bulk

@@ -132,7 +132,23 @@ class Pattern(AccessPattern):
         consistent: bool = False,
     ) -> Request:
         """The exact request, built from checked values; nothing is sent."""
-        checked = self.arguments(values)
+        return self.request_as_stored(table, self.arguments(values), limit=limit, cursor=cursor, consistent=consistent)
+
+    def request_as_stored(
+        self,
+        table: str,
+        values: Mapping[str, object],
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        consistent: bool = False,
+    ) -> Request:
+        """The request for values taken as they are, such as values read back from a stored key.
+
+        A key another writer made need not follow the field types (an id in
+        capitals): checking would change the value, and the request would read
+        another partition than the one the key names.
+        """
         if consistent and not self.index.is_table:
             raise ValidationError(
                 f"pattern {self.number} reads {self.index.name}, and a global secondary index "
@@ -140,7 +156,7 @@ class Pattern(AccessPattern):
             )
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ValidationError(f"limit must be a whole number of 1 or more, got {limit!r}")
-        partition, sort, exact = self._keys(checked)
+        partition, sort, exact = self._keys(values)
         if self.operation == "GetItem":
             assert sort is not None and self.index.sort_key is not None
             params: dict[str, Any] = {

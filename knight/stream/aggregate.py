@@ -47,7 +47,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from knight.errors import ModelError, PoisonRecordError
+from boto3.dynamodb.conditions import Attr
+
+from knight.access import Pattern, Request, partition_query, table_scan
+from knight.errors import ModelError, NotFoundError, PoisonRecordError
 from knight.model import Entity, Model
 
 
@@ -61,6 +64,8 @@ class SumAggregate:
     source_field: str = "xp"
     link: tuple[tuple[str, str], ...] = (("id", "studentId"),)
     """Pairs (target field, source field) that tie a source item to its target."""
+    sources_pattern: str = "progress-of-student"
+    """The access pattern that reads every source item of a target, given the link's source fields."""
     revision_attribute: str = "xpRevision"
     guard_prefix: str = "x#"
     """Guards of a target live in the partition ``<prefix><target's link values>``."""
@@ -111,14 +116,7 @@ class BoundAggregate:
                 raise ModelError(
                     f"aggregate link {spec.target}.{target_field} = {spec.source}.{source_field} names no field"
                 )
-        linked = {source_field for _, source_field in spec.link}
-        source_keys = self.source.table_keys
-        if not set(source_keys.partition.fields) <= linked:
-            # The rebuild reads a target's source items with one Query on their partition.
-            raise ModelError(
-                f"{spec.source} items must be partitioned by {', '.join(sorted(linked))} "
-                "so that a recount can query them"
-            )
+        self.sources = self._sources_pattern()
         if not {target_field for target_field, _ in spec.link} <= set(self.target.table_keys.fields):
             raise ModelError(f"{spec.target}'s table key must hold the fields the aggregate links on")
         index = model.table_index
@@ -126,6 +124,35 @@ class BoundAggregate:
             raise ModelError("aggregate guards need a table with a sort key")
         self.key_names = [index.partition_key, index.sort_key]
         self._check_guards_stand_apart()
+
+    def _sources_pattern(self) -> Pattern:
+        """The pattern a rebuild reads a target's source items with: every one, strongly consistent."""
+        spec = self.spec
+        try:
+            pattern = self.model.pattern(spec.sources_pattern)
+        except NotFoundError:
+            raise ModelError(
+                f"aggregate {spec.target}.{spec.target_field}: no access pattern {spec.sources_pattern!r}"
+            ) from None
+        linked = {source_field for _, source_field in spec.link}
+        own_sort = self.source.table_keys.sort
+        # Every source key of the target's partition: a sort condition, if any, is a prefix they all share.
+        every = pattern.sort is None or (
+            pattern.sort.operator == "begins_with"
+            and (own_sort is None or own_sort.literal_prefix.startswith(pattern.sort.template.text))
+        )
+        if (
+            pattern.entity is not self.source
+            or not pattern.index.is_table
+            or set(pattern.params) != linked
+            or not every
+        ):
+            raise ModelError(
+                f"aggregate {spec.target}.{spec.target_field}: access pattern {pattern.number} ({pattern.name}) "
+                f"must read every {spec.source} of a {spec.target} from the table, given "
+                f"{', '.join(sorted(linked))}, so that a recount can query them"
+            )
+        return Pattern.of(pattern, self.model)
 
     def _check_guards_stand_apart(self) -> None:
         """Refuse a model in which an entity's or marker's table key could fall among the guards."""
@@ -255,37 +282,23 @@ class BoundAggregate:
         names = {f"#r{n}": name for n, name in enumerate(dict.fromkeys(wanted))}
         return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
 
-    def guards_query(self, target_key: Mapping[str, Any]) -> dict[str, Any]:
-        """Query parameters (without TableName) for every guard of a target."""
-        partition, sort = self.key_names
-        return {
-            "KeyConditionExpression": "#p = :p",
-            "ProjectionExpression": "#p, #s, #a",
-            "ExpressionAttributeNames": {"#p": partition, "#s": sort, "#a": self.spec.guard_field},
-            "ExpressionAttributeValues": {":p": {"S": self.guard_partition(target_key)}},
-            "ConsistentRead": True,
-        }
+    def guards_query(self, table: str, target_key: Mapping[str, Any]) -> Request:
+        """Every guard of a target (its key and count), strongly consistent."""
+        return partition_query(
+            table,
+            self.model.table_index,
+            self.guard_partition(target_key),
+            projection=[*self.key_names, self.spec.guard_field],
+            consistent=True,
+        )
 
-    def sources_query(self, target_key: Mapping[str, Any]) -> dict[str, Any]:
-        """Query parameters (without TableName) for every source item of a target."""
+    def sources_query(self, table: str, target_key: Mapping[str, Any]) -> Request:
+        """Every source item of a target, strongly consistent: the model's access pattern for them."""
         values = self.key_values(self.target, target_key) or {}
         linked = {source_field: values[target_field] for target_field, source_field in self.spec.link}
-        keys = self.source.table_keys
-        index = self.model.table_index
-        names = {"#p": index.partition_key, "#t": self.model.type_attribute}
-        params: dict[str, Any] = {
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {
-                ":p": {"S": keys.partition.render(linked)},
-                ":t": {"S": self.source.name},
-            },
-            "KeyConditionExpression": "#p = :p",
-            "FilterExpression": "#t = :t",
-            "ConsistentRead": True,
-        }
-        prefix = keys.sort.literal_prefix if keys.sort is not None else ""
-        if prefix and index.sort_key:
-            names["#s"] = index.sort_key
-            params["ExpressionAttributeValues"][":s"] = {"S": prefix}
-            params["KeyConditionExpression"] += " AND begins_with(#s, :s)"
-        return params
+        # The values as the key holds them: the sources sit under the very same text.
+        return self.sources.request_as_stored(table, linked, consistent=True)
+
+    def targets_scan(self, table: str) -> Request:
+        """Every target item of the table (a replay with nothing else to go on reads them all)."""
+        return table_scan(table, condition=Attr(self.model.type_attribute).eq(self.target.name))

@@ -33,6 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from knight.access import Request
 from knight.data.batch import from_dynamodb, to_dynamodb
 from knight.errors import AggregateTargetMissingError, ConflictError, PoisonRecordError, ThrottledError
 from knight.model import Model
@@ -264,7 +265,8 @@ class XpHandler:
             # The target is read before its guards: a transaction that commits while they are being
             # read moves the revision, which the write's condition, or the read after, then sees.
             state = agg.state(target, where)
-            total = sum(agg.guarded_amount(guard, where) or 0 for guard in self._query(agg.guards_query(target_key)))
+            guards = self._query(agg.guards_query(self.deps.table, target_key))
+            total = sum(agg.guarded_amount(guard, where) or 0 for guard in guards)
             if state.has_total and state.total == total:
                 (target,) = self._get_many([target_key])
                 if target is None:
@@ -315,13 +317,7 @@ class XpHandler:
     def recount_all(self) -> BatchResult:
         """Rebuild every student from its progress items (a replay with nothing else to go on)."""
         agg = self.aggregate
-        scan = {
-            "TableName": self.deps.table,
-            "FilterExpression": "#t = :t",
-            "ExpressionAttributeNames": {"#t": self.deps.model.type_attribute},
-            "ExpressionAttributeValues": {":t": {"S": agg.target.name}},
-        }
-        keys = [agg.table_key(item) for item in self._pages("scan", scan)]
+        keys = [agg.table_key(item) for item in self._query(agg.targets_scan(self.deps.table))]
         result = BatchResult(len(keys))
         for key in keys:
             try:
@@ -342,9 +338,11 @@ class XpHandler:
             agg.state(target, where)
             # Guards before sources: a source written after its read was counted (its guard seen
             # or not) by a transaction whose guard the conditions below then find changed.
-            guards = {guard[sort]: guard for guard in self._query(agg.guards_query(target_key))}
+            guards = {guard[sort]: guard for guard in self._query(agg.guards_query(self.deps.table, target_key))}
             changes: list[GuardChange] = []
-            for source in self._query(agg.sources_query(target_key)):
+            for source in self._query(agg.sources_query(self.deps.table, target_key)):
+                if not agg.is_source(source):
+                    continue  # under the sources' keys but of another type: never counted
                 key = agg.table_key(source)
                 guard_key = agg.guard_key(target_key, key)
                 have = agg.guarded_amount(guards.pop(guard_key[sort], None), where)
@@ -394,12 +392,9 @@ class XpHandler:
         # An outage, not a failure: the runner waits and tries the batch again, never dead-letters it.
         raise ThrottledError("DynamoDB kept keys unprocessed; the table is throttled, tried again later")
 
-    def _query(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        return self._pages("query", {"TableName": self.deps.table, **params})
-
-    def _pages(self, operation: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        paginator = self.deps.dynamodb.get_paginator(operation)  # type: ignore[call-overload]
-        for page in paginator.paginate(**params):
+    def _query(self, request: Request) -> Iterator[dict[str, Any]]:
+        """Every item a Query or Scan returns, page after page."""
+        for page in request.pages(self.deps.dynamodb):
             for raw in page.get("Items", []):
                 yield from_dynamodb(dict(raw))
 
