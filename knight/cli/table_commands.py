@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 import click
 
+from knight.access import table_scan
 from knight.cli.context import Context, pass_context
 from knight.errors import NotFoundError
 from knight.failures import engine_errors
@@ -52,8 +53,8 @@ def describe(ctx: Context, exact: bool, as_json: bool) -> None:
     count = info.item_count
     if exact:
         with engine_errors(engine, ctx.table):
-            pages = engine.dynamodb().get_paginator("scan").paginate(TableName=ctx.table, Select="COUNT")
-            count = sum(page["Count"] for page in pages)
+            pages = table_scan(ctx.table).with_params(Select="COUNT").pages(engine.dynamodb())
+            count = sum(int(page["Count"]) for page in pages)
     if as_json:
         click.echo(json.dumps({**asdict(info), "item_count": count}, indent=2))
         return

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from knight.data.batch import BatchWriter, WriteRequest, delete_request
+from knight.access import table_scan
+from knight.dynamodb import BatchWriter, WriteRequest, delete_request
 from knight.data.progress import progress_bar
 from knight.engine import Engine
 from knight.failures import engine_errors
 from knight.table import describe_table
 
 
-def scan_pages(engine: Engine, table: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
-    """Every page of a Scan, in DynamoDB JSON."""
-    paginator = engine.dynamodb().get_paginator("scan")
+def scan_pages(engine: Engine, table: str, *, projection: Sequence[str] = ()) -> Iterator[list[dict[str, Any]]]:
+    """Every page of a Scan, in DynamoDB JSON (``projection``: only these attributes)."""
     with engine_errors(engine, table):
-        for page in paginator.paginate(TableName=table, **kwargs):
+        for page in table_scan(table, projection=projection).pages(engine.dynamodb()):
             yield list(page.get("Items", []))
 
 
@@ -24,12 +24,11 @@ def purge(engine: Engine, table: str, *, show_progress: bool | None = None) -> i
     """Delete every item of the table; return how many were deleted."""
     info = describe_table(engine, table)
     keys = [info.partition_key] + ([info.sort_key] if info.sort_key else [])
-    names = {f"#k{i}": key for i, key in enumerate(keys)}
     bar = progress_bar("purging", info.item_count or None, enabled=show_progress)
     writer = BatchWriter(engine.dynamodb(), table, on_written=bar.update)
 
     def deletes() -> Iterator[WriteRequest]:
-        for page in scan_pages(engine, table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names):
+        for page in scan_pages(engine, table, projection=keys):
             for item in page:
                 yield delete_request({key: item[key] for key in keys})
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from knight.data.batch import from_dynamodb
+from knight.dynamodb import from_dynamodb
+from knight.data.purge import scan_pages
 from knight.data.seed import DEFAULT_RANDOM_SEED, SeedData, seed_table
 from knight.engine import Engine
 from knight.model import Model, load_model
@@ -24,8 +25,7 @@ class Lab:
 
     def scan(self) -> list[dict[str, Any]]:
         """Every item of the table, as Python values."""
-        pages = self.engine.dynamodb().get_paginator("scan").paginate(TableName=self.table)
-        return [from_dynamodb(item) for page in pages for item in page["Items"]]
+        return [from_dynamodb(item) for page in scan_pages(self.engine, self.table) for item in page]
 
     def close(self) -> None:
         if self._owns_table and self.engine.kind != "embedded":
