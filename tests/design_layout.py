@@ -7,6 +7,7 @@ model file fails them even though knight builds every key from that file.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -84,7 +85,7 @@ OTHER_ATTRIBUTES = {
 
 # Helper items knight adds (the design allows additions): markers that keep a
 # value unique. They carry no index keys, so no access pattern reads them.
-MARKERS = {
+MARKERS: dict[str, Callable[[dict[str, Any]], dict[str, str]]] = {
     "student-email": lambda item: {"pk": f"u#email#{item['pk'][len('u#email#') :]}", "sk": "u#email"},
     "enrollment-once": lambda item: {"pk": item["pk"], "sk": "u#enrollment"},
 }

@@ -21,7 +21,7 @@ import pytest
 from conftest import new_table_name
 from design_layout import GUARD, check_item
 
-from knight.data.batch import from_dynamodb
+from knight.dynamodb import from_dynamodb
 from knight.engine import Engine
 from knight.errors import ValidationError
 from knight.graphql.queries import EXPLORE_DB
@@ -133,7 +133,7 @@ def test_table_lifecycle_and_data_commands_use_the_configured_endpoint(
         assert "already exists" in run("table", "create", env=endpoint_env).stdout
         assert describe_table(engine, name).differences(model) == []  # written to the test engine
         seeded = run("seed", "--random-seed", "5", env=endpoint_env).stdout
-        count = int(re.search(r"seeded (\d+) items", seeded).group(1))  # type: ignore[union-attr]
+        count = int(_found(r"seeded (\d+) items", seeded))
         described = run("table", "describe", "--exact", env=endpoint_env).stdout
         assert f"items      {count} (counted)" in described and "gsi2: gsi2_pk / gsi2_sk, projection ALL" in described
         export = tmp_path / "export.jsonl"
@@ -196,12 +196,24 @@ def test_a_malformed_model_is_one_line_naming_file_and_line(tmp_path: Path) -> N
     assert f"{path}:" in line and "entities.track.keys.table.partition" in line
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of ``pattern`` in ``text``, which must hold it."""
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not in the output:\n{text}"
+    return match.group(1)
+
+
 def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 90) -> str:
     """Lines of stdout up to the one holding ``marker`` (a thread reads, so a quiet process can't hang us)."""
     assert process.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
     stream = process.stdout
-    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     seen = ""
     deadline = time.monotonic() + timeout
     while marker not in seen:
@@ -246,7 +258,7 @@ def test_up_starts_a_seeded_engine_and_stops_on_ctrl_c(model: Model, tmp_path: P
     )
     try:
         output = _read_until(process, "Press Ctrl-C to stop.")
-        url = re.search(r"AWS_ENDPOINT_URL=(\S+)", output).group(1)  # type: ignore[union-attr]
+        url = _found(r"AWS_ENDPOINT_URL=(\S+)", output)
         assert "embedded engine (moto)" in output and "seeded with" in output
         assert f"aws --endpoint-url {url} dynamodb scan --table-name sir-learn-a-lot" in output
         client = boto3.client(
@@ -274,7 +286,7 @@ def test_up_starts_a_seeded_engine_and_stops_on_ctrl_c(model: Model, tmp_path: P
             assert time.monotonic() < deadline, "xp never caught up with the seeded progress"
             time.sleep(0.5)
             items = _scan(client, "sir-learn-a-lot")
-        graphql = re.search(r"graphql  (\S+)", output).group(1)  # type: ignore[union-attr]
+        graphql = _found(r"graphql  (\S+)", output)
         answer = _graphql(graphql, EXPLORE_DB)
         assert "errors" not in answer
         assert len(answer["data"]["getTracks"]) == sum(1 for i in items if i["entityType"] == "track")

@@ -166,7 +166,8 @@ def test_an_id_in_any_uuid_spelling_is_stored_and_read_canonically(
     track = uuid.UUID(world["track"]["id"])
     course = repos.courses.add(spelling(track), "Spelled another way")
     assert course["trackId"] == str(track)
-    assert repos.courses.get(spelling(uuid.UUID(course["id"])))["id"] == course["id"]
+    read = repos.courses.get(spelling(uuid.UUID(course["id"])))
+    assert read is not None and read["id"] == course["id"]
     assert course["id"] in {c["id"] for c in repos.courses.of_track(str(track))}
 
 

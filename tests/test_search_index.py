@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,16 @@ def fake_client(cluster: FakeOpenSearch) -> Any:
     from opensearchpy.connection import Connection
 
     class Fake(Connection):
-        def perform_request(self, method: str, url: str, _params: Any = None, body: Any = None, **_: Any) -> Any:
+        def perform_request(  # Connection's signature: the client passes params and body by position
+            self,
+            method: str,
+            url: str,
+            params: Mapping[str, Any] | None = None,
+            body: bytes | str | None = None,
+            *_: Any,
+            **__: Any,
+        ) -> Any:
+            del params  # the fake cluster answers from the method, the path and the body
             status, answer = cluster.perform(method, url, body if isinstance(body, bytes | None) else body.encode())
             return status, {}, json.dumps(answer)
 

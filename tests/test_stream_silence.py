@@ -12,9 +12,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from conftest import new_table_name
@@ -29,6 +29,9 @@ from knight.stream.runner import Consumer, StreamRunner
 from knight.stream.shards import REOPEN_WHEN_QUIET, ShardReader, list_shards
 from knight.table import create_table, delete_table
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
 
 class Clock:
     def __init__(self) -> None:
@@ -41,7 +44,7 @@ class Clock:
         self.now += seconds
 
 
-def _put(table: str, pk: str) -> dict[str, Any]:
+def _put(table: str, pk: str) -> TransactWriteItemTypeDef:
     item = {"pk": {"S": pk}, "sk": {"S": pk}}
     return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
 
@@ -99,7 +102,7 @@ def test_a_quiet_stream_costs_one_new_iterator_per_quiet_spell(engine: Engine, m
         delete_table(engine, name)
 
 
-def _recorder(handled: list[str]) -> Any:
+def _recorder(handled: list[str]) -> Callable[[Sequence[StreamRecord]], BatchResult]:
     def handle(records: Sequence[StreamRecord]) -> BatchResult:
         handled.extend(str(r.keys["pk"]) for r in records)
         return BatchResult(len(records))

@@ -24,7 +24,7 @@ from knight.errors import NotFoundError, ValidationError
 from knight.failures import engine_errors
 from knight.limits import KeyRule, check_item, key_rules
 from knight.model import Model
-from knight.stream.aggregate import BoundAggregate
+from knight.stream.aggregate import XpAggregate
 from knight.table import describe_table
 
 
@@ -102,7 +102,7 @@ def import_items(
     items = read_export(path, keys)
     groups = [items]
     if model is not None:
-        rank = BoundAggregate(model).import_rank
+        rank = XpAggregate(model).import_rank
         groups = [[item for item in items if rank(item) == n] for n in range(3)]
     bar = progress_bar("importing", len(items), enabled=show_progress)
     writer = BatchWriter(engine.dynamodb(), table, on_written=bar.update)

@@ -11,7 +11,6 @@ so the local runner and the Lambda functions feed it the same way.
 - ``knight.stream.lambda_handler``: the same handlers as AWS Lambda functions.
 """
 
-from knight.stream.aggregate import XP, SumAggregate
 from knight.stream.checkpoints import CheckpointStore, ShardCheckpoint
 from knight.stream.dead_letters import DeadLetter, DeadLetterQueue, dead_letter_queue_name
 from knight.stream.indexing import SearchDependencies, SearchHandler
@@ -25,7 +24,6 @@ from knight.stream.xp import XpDependencies, XpHandler
 
 __all__ = [
     "SEARCH_SETTINGS",
-    "XP",
     "XP_SETTINGS",
     "BatchResult",
     "CheckpointStore",
@@ -43,7 +41,6 @@ __all__ = [
     "StreamRecord",
     "StreamRunner",
     "StreamSettings",
-    "SumAggregate",
     "TableReplays",
     "XpDependencies",
     "XpHandler",

@@ -45,36 +45,13 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from boto3.dynamodb.conditions import Attr
 
 from knight.access import Pattern, Request, partition_query, table_scan
 from knight.errors import ModelError, NotFoundError, PoisonRecordError
 from knight.model import Entity, Model
-
-
-@dataclass(frozen=True)
-class SumAggregate:
-    """``target.target_field`` = sum of ``source.source_field`` over the linked source items."""
-
-    target: str = "student"
-    target_field: str = "xp"
-    source: str = "progress"
-    source_field: str = "xp"
-    link: tuple[tuple[str, str], ...] = (("id", "studentId"),)
-    """Pairs (target field, source field) that tie a source item to its target."""
-    sources_pattern: str = "progress-of-student"
-    """The access pattern that reads every source item of a target, given the link's source fields."""
-    revision_attribute: str = "xpRevision"
-    guard_prefix: str = "x#"
-    """Guards of a target live in the partition ``<prefix><target's link values>``."""
-    guard_type: str = "xpCount"
-    guard_field: str = "xp"
-
-
-XP = SumAggregate()
-"""Sir learn a lot's aggregate: student.xp = sum of progress.xp."""
 
 
 @dataclass(frozen=True)
@@ -98,27 +75,39 @@ def whole_number(value: Any) -> int | None:
     return None
 
 
-class BoundAggregate:
-    """An aggregate resolved against the model: entities, keys, guards and the queries a recount makes."""
+class XpAggregate:
+    """Sir learn a lot's aggregate, student.xp = sum of progress.xp, resolved against the model.
 
-    def __init__(self, model: Model, spec: SumAggregate = XP) -> None:
+    The names are the model's; binding checks that the model has them the way
+    this code needs: int fields, the link in the keys, the pattern that reads
+    every progress item of a student, guards apart from every entity.
+    """
+
+    target_field: ClassVar[str] = "xp"
+    source_field: ClassVar[str] = "xp"
+    target_link: ClassVar[str] = "id"
+    source_link: ClassVar[str] = "studentId"
+    """A progress item belongs to the student whose ``id`` is its ``studentId``."""
+    sources_pattern: ClassVar[str] = "progress-of-student"
+    """The access pattern that reads every progress item of a student (a rebuild reads them all)."""
+    revision_attribute: ClassVar[str] = "xpRevision"
+    guard_prefix: ClassVar[str] = "x#"
+    """Guards of a student live in the partition ``x#<student id>``."""
+    guard_type: ClassVar[str] = "xpCount"
+    guard_field: ClassVar[str] = "xp"
+
+    def __init__(self, model: Model) -> None:
         self.model = model
-        self.spec = spec
-        self.target: Entity = model.entity(spec.target)
-        self.source: Entity = model.entity(spec.source)
-        for entity, name in ((self.target, spec.target_field), (self.source, spec.source_field)):
+        self.target: Entity = model.entity("student")
+        self.source: Entity = model.entity("progress")
+        for entity, name in ((self.target, self.target_field), (self.source, self.source_field)):
             if name not in entity.fields or entity.fields[name].type != "int":
-                raise ModelError(
-                    f"aggregate {spec.target}.{spec.target_field}: {entity.name}.{name} must be an int field"
-                )
-        for target_field, source_field in spec.link:
-            if target_field not in self.target.fields or source_field not in self.source.fields:
-                raise ModelError(
-                    f"aggregate link {spec.target}.{target_field} = {spec.source}.{source_field} names no field"
-                )
+                raise ModelError(f"aggregate student.{self.target_field}: {entity.name}.{name} must be an int field")
+        if self.target_link not in self.target.fields or self.source_link not in self.source.fields:
+            raise ModelError(f"aggregate link student.{self.target_link} = progress.{self.source_link} names no field")
         self.sources = self._sources_pattern()
-        if not {target_field for target_field, _ in spec.link} <= set(self.target.table_keys.fields):
-            raise ModelError(f"{spec.target}'s table key must hold the fields the aggregate links on")
+        if self.target_link not in self.target.table_keys.fields:
+            raise ModelError(f"student's table key must hold {self.target_link}, which the aggregate links on")
         index = model.table_index
         if index.sort_key is None:
             raise ModelError("aggregate guards need a table with a sort key")
@@ -126,17 +115,14 @@ class BoundAggregate:
         self._check_guards_stand_apart()
 
     def _sources_pattern(self) -> Pattern:
-        """The pattern a rebuild reads a target's source items with: every one, strongly consistent."""
-        spec = self.spec
+        """The pattern a rebuild reads a student's progress items with: every one, strongly consistent."""
+        where = f"aggregate student.{self.target_field}"
         try:
-            pattern = self.model.pattern(spec.sources_pattern)
+            pattern = self.model.pattern(self.sources_pattern)
         except NotFoundError:
-            raise ModelError(
-                f"aggregate {spec.target}.{spec.target_field}: no access pattern {spec.sources_pattern!r}"
-            ) from None
-        linked = {source_field for _, source_field in spec.link}
+            raise ModelError(f"{where}: no access pattern {self.sources_pattern!r}") from None
         own_sort = self.source.table_keys.sort
-        # Every source key of the target's partition: a sort condition, if any, is a prefix they all share.
+        # Every progress key of the student's partition: a sort condition, if any, is a prefix they all share.
         every = pattern.sort is None or (
             pattern.sort.operator == "begins_with"
             and (own_sort is None or own_sort.literal_prefix.startswith(pattern.sort.template.text))
@@ -144,30 +130,28 @@ class BoundAggregate:
         if (
             pattern.entity is not self.source
             or not pattern.index.is_table
-            or set(pattern.params) != linked
+            or pattern.params != (self.source_link,)
             or not every
         ):
             raise ModelError(
-                f"aggregate {spec.target}.{spec.target_field}: access pattern {pattern.number} ({pattern.name}) "
-                f"must read every {spec.source} of a {spec.target} from the table, given "
-                f"{', '.join(sorted(linked))}, so that a recount can query them"
+                f"{where}: access pattern {pattern.number} ({pattern.name}) must read every progress item "
+                f"of a student from the table, given {self.source_link}, so that a recount can query them"
             )
         return Pattern.of(pattern, self.model)
 
     def _check_guards_stand_apart(self) -> None:
         """Refuse a model in which an entity's or marker's table key could fall among the guards."""
-        spec = self.spec
         names = set(self.model.entities) | set(self.model.uniques)
-        if spec.guard_type in names:
-            raise ModelError(f"aggregate guards' type {spec.guard_type!r} is the name of an entity or a marker")
+        if self.guard_type in names:
+            raise ModelError(f"aggregate guards' type {self.guard_type!r} is the name of an entity or a marker")
         templates = [(entity.name, entity.table_keys.partition) for entity in self.model.entities.values()]
         templates += [(unique.name, unique.keys.partition) for unique in self.model.uniques.values()]
         for name, template in templates:
             head = template.literal_prefix
-            if head.startswith(spec.guard_prefix) or spec.guard_prefix.startswith(head):
+            if head.startswith(self.guard_prefix) or self.guard_prefix.startswith(head):
                 raise ModelError(
                     f"{name}'s partition key {template.text!r} could fall among the aggregate guards "
-                    f"({spec.guard_prefix}...); give the guards another prefix"
+                    f"({self.guard_prefix}...); give the guards another prefix"
                 )
 
     # -- items --------------------------------------------------------------
@@ -199,21 +183,18 @@ class BoundAggregate:
         """The table key of the target a source item belongs to."""
         # Read the link from the key first: the item's other fields may be malformed (a poison record).
         values: dict[str, Any] = self.key_values(self.source, self.table_key(source_item)) or {}
-        if not all(values.get(source_field) for _, source_field in self.spec.link):
+        if not values.get(self.source_link):
             try:
                 values = self.source.values(source_item)
             except (ValueError, TypeError) as exc:
                 raise PoisonRecordError(f"{where}: the {self.source.name} cannot be read ({exc})") from None
-        linked: dict[str, object] = {}
-        for target_field, source_field in self.spec.link:
-            if values.get(source_field) in (None, ""):
-                raise PoisonRecordError(f"{where}: the {self.source.name} names no {source_field}")
-            linked[target_field] = values[source_field]
-        return self.target.key(linked)
+        if values.get(self.source_link) in (None, ""):
+            raise PoisonRecordError(f"{where}: the {self.source.name} names no {self.source_link}")
+        return self.target.key({self.target_link: values[self.source_link]})
 
     def amount(self, source_item: Mapping[str, Any], where: str) -> int:
         """A source item's contribution; raise PoisonRecordError when it is missing or not a whole number."""
-        name = self.spec.source_field
+        name = self.source_field
         if name not in source_item:
             raise PoisonRecordError(f"{where}: the {self.source.name} has no {name}")
         value = whole_number(source_item[name])
@@ -225,19 +206,18 @@ class BoundAggregate:
         """What a source item as it is now counts for: nothing when it is gone or malformed."""
         if source_item is None or not self.is_source(source_item):
             return 0
-        return whole_number(source_item.get(self.spec.source_field)) or 0
+        return whole_number(source_item.get(self.source_field)) or 0
 
     def state(self, target_item: Mapping[str, Any], where: str) -> TargetState:
         """The target's total and revision; raise PoisonRecordError when the total is not a whole number."""
-        spec = self.spec
-        raw_total = target_item.get(spec.target_field)
+        raw_total = target_item.get(self.target_field)
         total = 0 if raw_total is None else whole_number(raw_total)
         if total is None:
             raise PoisonRecordError(
-                f"{where}: {self.target.name}.{spec.target_field} is {raw_total!r}, not a whole number"
+                f"{where}: {self.target.name}.{self.target_field} is {raw_total!r}, not a whole number"
             )
-        revision = whole_number(target_item.get(spec.revision_attribute)) or 0
-        return TargetState(total, revision, raw_total is not None, spec.revision_attribute in target_item)
+        revision = whole_number(target_item.get(self.revision_attribute)) or 0
+        return TargetState(total, revision, raw_total is not None, self.revision_attribute in target_item)
 
     # -- guards -------------------------------------------------------------
 
@@ -248,37 +228,36 @@ class BoundAggregate:
 
     def guard_partition(self, target_key: Mapping[str, Any]) -> str:
         values = self.key_values(self.target, target_key) or {}
-        return self.spec.guard_prefix + "#".join(str(values.get(field, "")) for field, _ in self.spec.link)
+        return self.guard_prefix + str(values.get(self.target_link, ""))
 
     def guard_key(self, target_key: Mapping[str, Any], source_key: Mapping[str, Any]) -> dict[str, str]:
         partition, sort = self.key_names
         return {partition: self.guard_partition(target_key), sort: self.entry(source_key)}
 
     def guard_item(self, guard_key: Mapping[str, str], amount: int) -> dict[str, Any]:
-        return {**guard_key, self.model.type_attribute: self.spec.guard_type, self.spec.guard_field: amount}
+        return {**guard_key, self.model.type_attribute: self.guard_type, self.guard_field: amount}
 
     def guarded_amount(self, guard: Mapping[str, Any] | None, where: str) -> int | None:
         """What a guard says was counted; None when there is no guard."""
         if guard is None:
             return None
-        value = whole_number(guard.get(self.spec.guard_field))
+        value = whole_number(guard.get(self.guard_field))
         if value is None:
             key = "/".join(str(guard.get(name)) for name in self.key_names)
-            raise PoisonRecordError(f"{where}: the guard {key} holds {guard.get(self.spec.guard_field)!r}, not a count")
+            raise PoisonRecordError(f"{where}: the guard {key} holds {guard.get(self.guard_field)!r}, not a count")
         return value
 
     def import_rank(self, item: Mapping[str, Any]) -> int:
         """Where an item (DynamoDB JSON) goes in an import: guards first, then targets, then the rest."""
         kind = item.get(self.model.type_attribute, {}).get("S")
-        return 0 if kind == self.spec.guard_type else 1 if kind == self.target.name else 2
+        return 0 if kind == self.guard_type else 1 if kind == self.target.name else 2
 
     # -- queries ------------------------------------------------------------
 
     def read_projection(self) -> dict[str, Any]:
         """ProjectionExpression and names for reads of targets, sources and guards: what the handler looks at."""
-        spec = self.spec
-        wanted = [*self.key_names, self.model.type_attribute, spec.target_field, spec.revision_attribute]
-        wanted += [spec.source_field, spec.guard_field]
+        wanted = [*self.key_names, self.model.type_attribute, self.target_field, self.revision_attribute]
+        wanted += [self.source_field, self.guard_field]
         names = {f"#r{n}": name for n, name in enumerate(dict.fromkeys(wanted))}
         return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
 
@@ -288,16 +267,15 @@ class BoundAggregate:
             table,
             self.model.table_index,
             self.guard_partition(target_key),
-            projection=[*self.key_names, self.spec.guard_field],
+            projection=[*self.key_names, self.guard_field],
             consistent=True,
         )
 
     def sources_query(self, table: str, target_key: Mapping[str, Any]) -> Request:
         """Every source item of a target, strongly consistent: the model's access pattern for them."""
         values = self.key_values(self.target, target_key) or {}
-        linked = {source_field: values[target_field] for target_field, source_field in self.spec.link}
-        # The values as the key holds them: the sources sit under the very same text.
-        return self.sources.request_as_stored(table, linked, consistent=True)
+        # The id as the key holds it: the progress items sit under the very same text.
+        return self.sources.request_as_stored(table, {self.source_link: values[self.target_link]}, consistent=True)
 
     def targets_scan(self, table: str) -> Request:
         """Every target item of the table (a replay with nothing else to go on reads them all)."""

@@ -37,7 +37,7 @@ from knight.access import Request
 from knight.data.batch import from_dynamodb, to_dynamodb
 from knight.errors import AggregateTargetMissingError, ConflictError, PoisonRecordError, ThrottledError
 from knight.model import Model
-from knight.stream.aggregate import XP, BoundAggregate, SumAggregate
+from knight.stream.aggregate import XpAggregate
 from knight.stream.records import StreamRecord
 from knight.stream.results import BatchResult, RecordFailure, error_code, is_transient
 from knight.stream.xp_writes import GUARDS_PER_TRANSACTION, GuardChange, XpWrites
@@ -68,7 +68,6 @@ class XpDependencies:
     model: Model
     table: str
     dynamodb: DynamoDBClient
-    aggregate: SumAggregate = XP
     max_conflicts: int = 25
     """Optimistic retries when another writer changed a guard or the student between read and write."""
 
@@ -80,7 +79,7 @@ class XpHandler:
 
     def __init__(self, deps: XpDependencies) -> None:
         self.deps = deps
-        self.aggregate = BoundAggregate(deps.model, deps.aggregate)
+        self.aggregate = XpAggregate(deps.model)
         self.writes = XpWrites(deps.dynamodb, deps.table, self.aggregate)
 
     def __call__(self, records: Sequence[StreamRecord]) -> BatchResult:
@@ -291,8 +290,8 @@ class XpHandler:
         where = f"key {_show(key)}"
         source_key = agg.table_key(key)
         values = agg.key_values(agg.source, source_key)
-        if values is not None and all(values.get(s) for _, s in agg.spec.link):
-            target_key = agg.target.key({t: values[s] for t, s in agg.spec.link})
+        if values is not None and values.get(agg.source_link):
+            target_key = agg.target.key({agg.target_link: values[agg.source_link]})
             batch = _Batch(self, defer=False)
             (source,) = batch.get([source_key])
             if source is not None and agg.is_source(source):
@@ -470,9 +469,9 @@ class _Batch:
         return failures
 
 
-def _same_apart_from(old: Mapping[str, Any], new: Mapping[str, Any], agg: BoundAggregate) -> bool:
+def _same_apart_from(old: Mapping[str, Any], new: Mapping[str, Any], agg: XpAggregate) -> bool:
     """Whether two images differ only in the total and the revision (as this handler's updates do)."""
-    own = {agg.spec.target_field, agg.spec.revision_attribute}
+    own = {agg.target_field, agg.revision_attribute}
     return {k: v for k, v in old.items() if k not in own} == {k: v for k, v in new.items() if k not in own}
 
 

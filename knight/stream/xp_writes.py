@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from knight.data.batch import to_dynamodb
 from knight.errors import ThrottledError
-from knight.stream.aggregate import BoundAggregate, TargetState
+from knight.stream.aggregate import TargetState, XpAggregate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -55,13 +55,12 @@ class GuardChange:
 class XpWrites:
     """Conditional writes of guards and totals for one table."""
 
-    def __init__(self, client: DynamoDBClient, table: str, aggregate: BoundAggregate) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, aggregate: XpAggregate) -> None:
         self.client = client
         self.table = table
         self.aggregate = aggregate
-        spec = aggregate.spec
-        self.names = {"#p": aggregate.key_names[0], "#t": spec.target_field, "#r": spec.revision_attribute}
-        self.guard_names = {"#a": spec.guard_field}
+        self.names = {"#p": aggregate.key_names[0], "#t": aggregate.target_field, "#r": aggregate.revision_attribute}
+        self.guard_names = {"#a": aggregate.guard_field}
 
     def transact(self, target_key: Mapping[str, Any], changes: Sequence[GuardChange]) -> Outcome:
         """Change up to 99 guards of one target and add their differences to its total, all or nothing."""

@@ -19,7 +19,7 @@ import pandas as pd
 
 from knight.engine import Engine
 from knight.model import Model
-from knight.stream.aggregate import XP, BoundAggregate, SumAggregate, whole_number
+from knight.stream.aggregate import XpAggregate, whole_number
 from knight.stream.dead_letters import DeadLetterQueue
 from knight.stream.records import StreamRecord, parse_record
 from knight.stream.results import BatchResult
@@ -93,42 +93,42 @@ def records_table(records: Sequence[StreamRecord], fields: Sequence[str] = ("xp"
     return pd.DataFrame(rows)
 
 
-def aggregate_table(items: Iterable[Mapping[str, Any]], model: Model, aggregate: SumAggregate = XP) -> pd.DataFrame:
+def aggregate_table(items: Iterable[Mapping[str, Any]], model: Model) -> pd.DataFrame:
     """Each target (student) with its total (xp), the sum of its sources' amounts and whether they agree.
 
     A source whose amount is not a whole number counts as 0, as the stream
     processor counts it. Indexed by the target's id.
     """
-    bound = BoundAggregate(model, aggregate)
-    spec = bound.spec
+    bound = XpAggregate(model)
+    source = bound.source.name
     sums: dict[str, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
     totals: dict[str, Any] = {}
     for item in items:
         if bound.is_source(item):
             target = bound.target_key_of(item, "item")
-            sums[_target_id(bound, target)] += whole_number(item.get(spec.source_field)) or 0
+            sums[_target_id(bound, target)] += whole_number(item.get(bound.source_field)) or 0
             counts[_target_id(bound, target)] += 1
         elif bound.is_target(item):
-            totals[_target_id(bound, item)] = whole_number(item.get(spec.target_field))
-    total, summed = spec.target_field, f"sum of {spec.source} {spec.source_field}"
+            totals[_target_id(bound, item)] = whole_number(item.get(bound.target_field))
+    total, summed = bound.target_field, f"sum of {source} {bound.source_field}"
     rows = [
         {
             "id": target_id,
             total: value,
             summed: sums[target_id],
-            f"{spec.source} items": counts[target_id],
+            f"{source} items": counts[target_id],
             "right": value == sums[target_id],
         }
         for target_id, value in sorted(totals.items())
     ]
-    columns = ["id", total, summed, f"{spec.source} items", "right"]
+    columns = ["id", total, summed, f"{source} items", "right"]
     return pd.DataFrame(rows, columns=columns).set_index("id")
 
 
-def _target_id(bound: BoundAggregate, item: Mapping[str, Any]) -> str:
+def _target_id(bound: XpAggregate, item: Mapping[str, Any]) -> str:
     values = bound.key_values(bound.target, bound.table_key(item)) or {}
-    return "/".join(str(values.get(target_field, "")) for target_field, _ in bound.spec.link)
+    return str(values.get(bound.target_link, ""))
 
 
 @dataclass(frozen=True)
