@@ -10,8 +10,8 @@ from design_layout import check_item
 from knight.errors import ModelError, ValidationError
 from knight.model import Model, default_model_path, load_model
 
-DESIGN_PATTERNS = {
-    # number: (index, key condition) as DESIGN.md section 2 lists them.
+TABLE_DESIGN = {
+    # number: (index, key condition), written out by hand from the table design the model encodes.
     1: ("gsi1", "gsi1_pk = track"),
     2: ("table", "pk = t#{id} and sk = t#{id}"),
     3: ("table", "pk = c#{id} and sk begins with t#"),
@@ -51,9 +51,9 @@ def test_table_facts(model: Model) -> None:
     }
 
 
-def test_the_fourteen_patterns_match_design(model: Model) -> None:
-    got = {n: (p.index.name, p.key_condition) for n, p in model.access_patterns.items() if n in DESIGN_PATTERNS}
-    assert got == DESIGN_PATTERNS
+def test_the_patterns_match_the_table_design(model: Model) -> None:
+    got = {n: (p.index.name, p.key_condition) for n, p in model.access_patterns.items() if n in TABLE_DESIGN}
+    assert got == TABLE_DESIGN
     assert model.access_patterns[11].filter_exists == "latest"
     assert model.access_patterns[2].operation == "GetItem"
     assert model.access_patterns[3].operation == "Query"
@@ -225,6 +225,51 @@ def _line_of(path: Path, needle: str) -> int:
     ],
 )
 def test_malformed_model_names_file_line_and_place(
+    tmp_path: Path, old: str, new: str, needle: str, place: str, problem: str
+) -> None:
+    path = _broken(tmp_path, old, new)
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{_line_of(path, needle)}:"), message
+    assert place in message
+    assert problem in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "place", "problem"),
+    [
+        (  # a key prefix nobody declared
+            'partition: "u#email#{email|lower}"',
+            'partition: "q#email#{email|lower}"',
+            "q#email",
+            "uniques.student-email.partition",
+            "the key prefix 'q#' is not declared",
+        ),
+        (  # a declared prefix naming no entity
+            '"g#": progress',
+            '"g#": progres',
+            '"g#": progres',
+            "prefixes.g#",
+            "'progres', which is no entity",
+        ),
+        (  # a declared prefix that the entity's keys do not use
+            '"h#": chapter',
+            '"h#": track',
+            '"h#": track',
+            "prefixes.h#",
+            "no key of track begins with 'h#'",
+        ),
+        (  # the markers' prefix undeclared
+            '  "u#": uniques',
+            "",
+            'partition: "u#email',
+            "uniques.student-email.partition",
+            "the key prefix 'u#' is not declared",
+        ),
+    ],
+)
+def test_every_key_prefix_is_declared_and_every_declared_one_used(
     tmp_path: Path, old: str, new: str, needle: str, place: str, problem: str
 ) -> None:
     path = _broken(tmp_path, old, new)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from knight.model.model import (
     SortKeyCondition,
     Unique,
 )
-from knight.model.schema import BASE_TABLE, EntitySpec, ModelSpec
+from knight.model.schema import BASE_TABLE, UNIQUES, EntitySpec, ModelSpec
 from knight.model.templates import KeyTemplate, Placeholder, TemplateError
 
 MODEL_FILE = "sir-learn-a-lot.yaml"
@@ -130,8 +130,42 @@ class _Builder:
         entities = {name: self.entity(name, entity_spec, indexes) for name, entity_spec in self.spec.entities.items()}
         patterns = self.patterns(entities, indexes)
         uniques = self.uniques(entities, indexes, patterns)
+        self.prefixes(entities, uniques)
         collections = self.collections(indexes, patterns)
         return Model(self.path, self.spec, indexes, entities, patterns, uniques, collections)
+
+    def prefixes(self, entities: Mapping[str, Entity], uniques: Mapping[str, Unique]) -> None:
+        """Every key prefix (``c#``: a key's text up to its first ``#``) is declared, and each declared one used.
+
+        A prefix names the entity whose keys use it, or ``uniques`` for the
+        marker items; another entity's key may use it too (a course's sort key
+        names its track with ``t#``).
+        """
+        owners: dict[str, set[str]] = {}
+        where: dict[str, list[str | int]] = {}
+        keyed: list[tuple[str, list[str | int], EntityKeys]] = [
+            (name, ["entities", name, "keys", index], keys)
+            for name, entity in entities.items()
+            for index, keys in entity.keys.items()
+        ]
+        keyed += [(UNIQUES, ["uniques", name], unique.keys) for name, unique in uniques.items()]
+        for owner, at, keys in keyed:
+            for part, template in (("partition", keys.partition), ("sort", keys.sort)):
+                lead = template.literal_prefix if template is not None else ""
+                if "#" in lead:
+                    prefix = lead[: lead.index("#") + 1]
+                    owners.setdefault(prefix, set()).add(owner)
+                    where.setdefault(prefix, [*at, part])
+        declared = self.spec.prefixes
+        for prefix, at in where.items():
+            if prefix not in declared:
+                raise self.fail(at, f"the key prefix '{prefix}' is not declared under prefixes: say what it names")
+        for prefix, owner in declared.items():
+            if owner != UNIQUES and owner not in entities:
+                known = ", ".join([*entities, UNIQUES])
+                raise self.fail(["prefixes", prefix], f"names '{owner}', which is no entity (one of {known})")
+            if owner not in owners.get(prefix, set()):
+                raise self.fail(["prefixes", prefix], f"no key of {owner} begins with '{prefix}'")
 
     def indexes(self) -> dict[str, Index]:
         table = self.spec.table

@@ -107,6 +107,10 @@ class CollectionSpec(_Strict):
     patterns: list[str] = Field(min_length=2)
 
 
+UNIQUES = "uniques"
+"""What the ``prefixes`` block calls the marker items of the ``uniques`` block."""
+
+
 class UniqueSpec(_Strict):
     """A value that must be unique: a marker item whose key is that value."""
 
@@ -122,6 +126,7 @@ class ModelSpec(_Strict):
     table: TableSpec
     indexes: dict[str, IndexSpec]
     prefixes: dict[str, str] = {}
+    """Each key prefix and what it names: an entity, or ``uniques`` for the marker items."""
     entities: dict[str, EntitySpec] = Field(min_length=1)
     accessPatterns: dict[int, AccessPatternSpec] = Field(min_length=1)
     collections: dict[str, CollectionSpec] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from knight.data.batch import from_dynamodb
+from knight.dynamodb import from_dynamodb
 from knight.data.purge import scan_pages
 from knight.data.seed import DEFAULT_RANDOM_SEED, SeedData, seed_table
 from knight.engine import Engine
