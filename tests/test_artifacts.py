@@ -20,6 +20,7 @@ from knight.artifacts import (
     workbench_model,
     write_all,
 )
+from knight.artifacts.docs import ERRORS_END, readme_path
 from knight.model import Model, default_model_path, load_model
 
 
@@ -132,3 +133,18 @@ def test_missing_artifact_is_reported(model_copy: Path) -> None:
     (model_copy.parent / "generated" / "create-table.json").unlink()
     (report,) = drift(load_model(model_copy))
     assert "create-table.json: missing" in report
+
+
+def test_a_stale_error_table_in_the_readme_is_drift(model_copy: Path) -> None:
+    readme = model_copy.parent.parent / "README.md"
+    committed = readme_path(load_model()).read_text(encoding="utf-8")
+    readme.write_text(committed.replace("| `DRIFT` |", "| `DRIFTED` |"), encoding="utf-8")
+    model = load_model(model_copy)
+    (report,) = drift(model)
+    assert "README.md: its error table differs from knight's error catalogue" in report
+    write_all(model)
+    assert readme.read_text(encoding="utf-8") == committed
+    assert drift(model) == []
+    readme.write_text(committed.replace(ERRORS_END, ""), encoding="utf-8")
+    (report,) = drift(model)
+    assert "has no '<!-- generated: error-codes" in report

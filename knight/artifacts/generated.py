@@ -10,8 +10,9 @@ from pathlib import Path
 
 from knight.artifacts.cloudformation import render_cloudformation
 from knight.artifacts.create_table import create_table_params
-from knight.artifacts.docs import access_pattern_table, readme_path, with_section
+from knight.artifacts.docs import SECTIONS, readme_path, with_section, with_sections
 from knight.artifacts.workbench import render_workbench
+from knight.errors import DriftError
 from knight.model import Model
 
 
@@ -41,7 +42,7 @@ def generated_dir(model: Model) -> Path:
 
 
 def write_all(model: Model, directory: Path | None = None) -> list[Path]:
-    """Rewrite every artifact, and the README's access-pattern table when there is a README."""
+    """Rewrite every artifact, and the README's generated tables when there is a README."""
     directory = directory or generated_dir(model)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -52,7 +53,7 @@ def write_all(model: Model, directory: Path | None = None) -> list[Path]:
     readme = readme_path(model)
     if readme.is_file():
         text = readme.read_text(encoding="utf-8")
-        updated = with_section(text, access_pattern_table(model))
+        updated = with_sections(text, model)
         if updated != text:
             readme.write_text(updated, encoding="utf-8")
         written.append(readme)
@@ -84,13 +85,14 @@ def drift(model: Model, directory: Path | None = None) -> list[str]:
     readme = readme_path(model)
     if readme.is_file():
         text = readme.read_text(encoding="utf-8")
-        try:
-            stale = with_section(text, access_pattern_table(model)) != text
-        except ValueError as exc:
-            reports.append(f"{readme}: {exc}")
-        else:
+        for section in SECTIONS:
+            try:
+                stale = with_section(text, section.render(model), section.start, section.end) != text
+            except DriftError as exc:
+                reports.append(f"{readme}: {exc}")
+                continue
             if stale:
                 reports.append(
-                    f"{readme}: its access-pattern table differs from the model; run `knight model generate`"
+                    f"{readme}: its {section.name} differs from {section.source}; run `knight model generate`"
                 )
     return reports

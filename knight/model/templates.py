@@ -11,13 +11,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
+from knight.errors import ModelError
+
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([a-z]+))?\}")
 
 TRANSFORMS: dict[str, Callable[[str], str]] = {"lower": str.lower}
 
 
-class TemplateError(ValueError):
-    """A template string is malformed."""
+class TemplateError(ModelError):
+    """A template string is malformed (the model loader adds where it stands in the file)."""
 
 
 @dataclass(frozen=True)

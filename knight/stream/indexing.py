@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from knight.errors import SearchRejectedError
 from knight.search.documents import DocumentChange, SearchMapping
 from knight.search.index import SearchIndex
 from knight.stream.records import StreamRecord
@@ -54,7 +55,7 @@ class SearchHandler:
             if change.doc_id in report.failed:
                 failures.setdefault(
                     change.source,
-                    RecordFailure(change.source, "SEARCH_REJECTED", report.failed[change.doc_id]),
+                    RecordFailure(change.source, SearchRejectedError.code, report.failed[change.doc_id]),
                 )
         order = {record.sequence_number: n for n, record in enumerate(records)}
         result.failures = sorted(failures.values(), key=lambda f: order.get(f.sequence_number, 0))

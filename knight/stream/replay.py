@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from knight.data.batch import from_dynamodb, to_dynamodb
 from knight.engine import Engine
-from knight.errors import PoisonRecordError
+from knight.errors import PoisonRecordError, SearchRejectedError, UnknownConsumerError
 from knight.model import Model
 from knight.search.documents import SearchMapping
 from knight.search.index import SearchIndex
@@ -98,7 +98,8 @@ class TableReplays:
             return self.xp(keys) if keys else self.recount_all()
         if consumer == "search" and self.search_index is not None:
             return self._search(keys)
-        return BatchResult(0, [RecordFailure("-", "UNKNOWN_CONSUMER", f"no consumer {consumer!r} to replay for")])
+        unknown = RecordFailure("-", UnknownConsumerError.code, f"no consumer {consumer!r} to replay for")
+        return BatchResult(0, [unknown])
 
     def _search(self, keys: Sequence[dict[str, Any]]) -> BatchResult:
         index = self.search_index
@@ -119,7 +120,7 @@ class TableReplays:
             report = index.overwrite(documents, deleted)
         except Exception as exc:
             return BatchResult(len(keys), [RecordFailure("-", error_code(exc), str(exc), is_transient(exc))])
-        failures = [RecordFailure(doc_id, "SEARCH_REJECTED", reason) for doc_id, reason in report.failed.items()]
+        failures = [RecordFailure(doc_id, SearchRejectedError.code, reason) for doc_id, reason in report.failed.items()]
         return BatchResult(len(keys), failures)
 
 

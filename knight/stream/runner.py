@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from knight.errors import KnightError, RecordsTrimmedError, RecordTooOldError
 from knight.stream.checkpoints import CheckpointStore, ShardCheckpoint
 from knight.stream.dead_letters import (
     RECORD_TOO_OLD,
@@ -35,7 +36,7 @@ from knight.stream.dead_letters import (
 from knight.stream.records import StreamRecord, epoch, parse_record
 from knight.stream.results import BatchResult, RecordFailure, error_code, is_transient
 from knight.stream.settings import SourceSettings
-from knight.stream.shards import RecordsTrimmed, Shard, ShardReader, list_shards, oldest_pending
+from knight.stream.shards import Shard, ShardReader, list_shards, oldest_pending
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -91,11 +92,14 @@ class ConsumerStats:
     """Age of the oldest record not handled yet, when an idle consumer last looked (None: up to date)."""
 
 
-class _Stopped(Exception):
+class _Stopped(KnightError):
     """The runner is stopping: leave the batch unfinished, it is read again next time."""
 
+    def __init__(self) -> None:
+        super().__init__("the stream runner is stopping")
 
-class _Deferred(Exception):
+
+class _Deferred(KnightError):
     """A transient error with no patience left: leave the batch for the next pass."""
 
 
@@ -317,7 +321,7 @@ class StreamRunner:
                 raise _Stopped
             try:
                 raw = reader.read(settings.batch_size, settings.batching_window)
-            except RecordsTrimmed as trimmed:
+            except RecordsTrimmedError as trimmed:
                 self._report_trimmed(consumer, reader.shard, trimmed)
                 reader.restart_after_trim()
                 continue
@@ -406,7 +410,7 @@ class StreamRunner:
                 shard,
                 records[:count],
                 condition=RECORD_TOO_OLD,
-                code="STREAM_RECORD_TOO_OLD",
+                code=RecordTooOldError.code,
                 reason=f"not handled within the maximum record age of {age:g} s",
                 attempts=0,
             )
@@ -448,7 +452,7 @@ class StreamRunner:
         self.stats[consumer.name].dead_lettered += len(records)
         self._save(consumer, shard, ShardCheckpoint(records[-1].sequence_number))
 
-    def _report_trimmed(self, consumer: Consumer, shard: Shard, trimmed: RecordsTrimmed) -> None:
+    def _report_trimmed(self, consumer: Consumer, shard: Shard, trimmed: RecordsTrimmedError) -> None:
         message = {
             "version": "1.0",
             "requestContext": {"functionArn": f"knight:{consumer.name}", "condition": RECORDS_TRIMMED},
@@ -462,7 +466,7 @@ class StreamRunner:
             "knight": {
                 "consumer": consumer.name,
                 "table": self.table,
-                "code": "STREAM_RECORDS_TRIMMED",
+                "code": trimmed.code,
                 "reason": str(trimmed),
                 "sequenceNumbers": [],
                 "keys": [],

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from knight.errors import NotFoundError
+from knight.errors import NotFoundError, RecordsTrimmedError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -23,15 +23,6 @@ engine that loses track of it (moto did, after every cancelled transaction)
 or a shard whose iterator went stale would silence the consumer for good. A
 new iterator from the checkpoint costs one request and sees every record.
 """
-
-
-class RecordsTrimmed(Exception):
-    """Records after the checkpoint are gone (older than the stream keeps): some were never handled."""
-
-    def __init__(self, shard_id: str, after: str | None) -> None:
-        super().__init__(f"shard {shard_id}: records after {after} were trimmed from the stream")
-        self.shard_id = shard_id
-        self.after = after
 
 
 @dataclass(frozen=True)
@@ -127,7 +118,7 @@ class ShardReader:
             return str(self.streams.get_shard_iterator(**kwargs)["ShardIterator"])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "TrimmedDataAccessException":
-                raise RecordsTrimmed(self.shard.shard_id, self.position) from None
+                raise RecordsTrimmedError(self.shard.shard_id, self.position) from None
             raise
 
     def restart_after_trim(self) -> None:
@@ -157,7 +148,7 @@ class ShardReader:
                     self._iterator = None
                     continue
                 if code == "TrimmedDataAccessException":
-                    raise RecordsTrimmed(self.shard.shard_id, self.position) from None
+                    raise RecordsTrimmedError(self.shard.shard_id, self.position) from None
                 raise
             got: list[dict[str, Any]] = [dict(record) for record in response.get("Records", [])]
             records.extend(got)
