@@ -23,7 +23,7 @@ from design_layout import GUARD, check_item
 
 from knight.dynamodb import from_dynamodb
 from knight.engine import Engine
-from knight.errors import ValidationError
+from knight.errors import DriftError, ValidationError
 from knight.graphql.queries import EXPLORE_DB
 from knight.model import Model, default_model_path
 from knight.table import create_table, delete_table, describe_table
@@ -174,7 +174,7 @@ def test_model_check_fails_after_an_index_is_renamed(tmp_path: Path) -> None:
         .replace("      gsi2: {", "      gsi3: {")
     )
     result = run("--model", str(path), "model", "check", check=False)
-    assert result.returncode == 1
+    assert_one_line_error(result, DriftError.code)
     assert "differs from the model" in result.stderr and "gsi3" in result.stderr
     run("--model", str(path), "model", "generate")
     run("--model", str(path), "model", "check")

@@ -8,6 +8,7 @@ import click
 
 from knight.artifacts import ARTIFACTS, FORMATS, drift, generated_dir, write_all
 from knight.cli.context import Context, pass_context
+from knight.errors import DriftError
 
 
 @click.group("model")
@@ -48,11 +49,11 @@ def generate(ctx: Context) -> None:
 @model_group.command("check")
 @pass_context
 def check(ctx: Context) -> None:
-    """Exit 1, naming the difference, when a committed artifact no longer matches the model."""
+    """Fail with DRIFT, naming each difference, when a committed artifact no longer matches the model."""
     reports = drift(ctx.model)
     if reports:
         for report in reports:
             click.echo(report, err=True)
-        raise SystemExit(1)
+        raise DriftError(f"{len(reports)} generated artifact(s) no longer match their source; `knight model generate`")
     names = ", ".join(a.filename for a in ARTIFACTS)
     click.echo(f"model {ctx.model.path.name} is valid; {names} in {generated_dir(ctx.model)} match it")
