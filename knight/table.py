@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from knight.access import table_scan
 from knight.artifacts import create_table_params
@@ -15,11 +17,14 @@ from knight.artifacts import create_table_params
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import WaiterConfigTypeDef
 from knight.engine import Engine
-from knight.errors import ConflictError, NotFoundError, ValidationError
+from knight.errors import ConflictError, NotFoundError, RequestTimeoutError, ValidationError
 from knight.failures import engine_errors
 from knight.model import Model
 
 _WAIT: WaiterConfigTypeDef = {"Delay": 1, "MaxAttempts": 300}
+
+ACTIVE_WAIT = 300.0
+"""Seconds to wait for a table, its indexes and its stream to be live."""
 
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 """DynamoDB's rule for table names (moto accepts any)."""
@@ -143,7 +148,8 @@ def create_table(engine: Engine, model: Model, name: str | None = None) -> tuple
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
                 raise
-        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
+        with _timing_out(name, "created"):
+            client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
     info = _wait_active(engine, name)
     problems = info.differences(model)
     if problems:
@@ -155,14 +161,16 @@ def create_table(engine: Engine, model: Model, name: str | None = None) -> tuple
 
 
 def _wait_active(engine: Engine, name: str) -> TableInfo:
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + ACTIVE_WAIT
     while True:
         info = describe_table(engine, name)
         ready = info.status == "ACTIVE" and all(i.status == "ACTIVE" for i in info.indexes)
         if ready and (info.stream_view_type is None or info.stream_arn):
             return info
         if time.monotonic() > deadline:
-            raise ConflictError(f"table {name} is still {info.status} after 5 minutes")
+            raise RequestTimeoutError(
+                f"table {name} was not live within {ACTIVE_WAIT:g} s (it is {info.status}); try again later"
+            )
         time.sleep(1)
 
 
@@ -176,8 +184,21 @@ def delete_table(engine: Engine, name: str) -> bool:
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return False
             raise
-        client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=_WAIT)
+        with _timing_out(name, "deleted"):
+            client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=_WAIT)
     return True
+
+
+@contextmanager
+def _timing_out(name: str, done: str) -> Iterator[None]:
+    """A waiter out of attempts is a timeout (TIMEOUT), not an engine that failed."""
+    try:
+        yield
+    except WaiterError as exc:
+        if not str(exc.kwargs.get("reason", "")).startswith("Max attempts exceeded"):
+            raise
+        seconds = _WAIT["Delay"] * _WAIT["MaxAttempts"]
+        raise RequestTimeoutError(f"table {name} was not {done} within {seconds} s; try again later") from None
 
 
 def is_empty(engine: Engine, name: str) -> bool:
