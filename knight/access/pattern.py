@@ -156,7 +156,7 @@ class Pattern(AccessPattern):
             )
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ValidationError(f"limit must be a whole number of 1 or more, got {limit!r}")
-        partition, sort, exact = self._keys(values)
+        partition, sort, exact = self.key_range(values)
         if self.operation == "GetItem":
             assert sort is not None and self.index.sort_key is not None
             params: dict[str, Any] = {
@@ -184,7 +184,7 @@ class Pattern(AccessPattern):
 
     def matches(self, item: Mapping[str, Any], values: Mapping[str, object]) -> bool:
         """Whether the pattern's request for these values returns this item (plain values, as read)."""
-        return self._admits(item, *self._keys(self.arguments(values)))
+        return self._admits(item, *self.key_range(self.arguments(values)))
 
     def pick(self, items: Iterable[Mapping[str, Any]], values: Mapping[str, object]) -> list[dict[str, Any]]:
         """The items among these that the pattern's request for these values returns, in its order.
@@ -192,10 +192,10 @@ class Pattern(AccessPattern):
         Given every item of the pattern's partition, read by any request,
         this is what the pattern's own request would have returned.
         """
-        keys = self._keys(self.arguments(values))
+        keys = self.key_range(self.arguments(values))
         return self._ordered([dict(item) for item in items if self._admits(item, *keys)])
 
-    def _keys(self, checked: Mapping[str, object]) -> tuple[str, str | None, bool]:
+    def key_range(self, checked: Mapping[str, object]) -> tuple[str, str | None, bool]:
         """The partition value, the sort value (None: any) and whether the sort key must equal it."""
         partition = self.partition.render(checked)
         if self.sort is None or self.index.sort_key is None:

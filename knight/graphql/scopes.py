@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from knight.access import Pattern
 from knight.errors import ValidationError
-from knight.model import BASE_TABLE, AccessPattern, Entity, Index, KeyTemplate
+from knight.model import BASE_TABLE, Entity, Index, KeyTemplate
 from knight.model.templates import TRANSFORMS, Placeholder
 
 
@@ -78,13 +79,10 @@ class Source:
         return self.index == table_index.name and self.scope.exact
 
 
-def pattern_source(pattern: AccessPattern, values: Mapping[str, object]) -> Source:
+def pattern_source(pattern: Pattern, values: Mapping[str, object]) -> Source:
     """The partition and sort keys an access pattern reads, for checked values."""
-    partition = pattern.partition.render(values)
-    if pattern.sort is None or pattern.index.sort_key is None:
-        return Source(pattern.index.name, partition)
-    sort_value = pattern.sort.template.render(values)
-    return Source(pattern.index.name, partition, Scope(sort_value, exact=pattern.sort.operator == "equals"))
+    partition, sort, exact = pattern.key_range(values)
+    return Source(pattern.index.name, partition, WHOLE if sort is None else Scope(sort, exact=exact))
 
 
 def entity_source(entity: Entity, values: Mapping[str, object], index: str = BASE_TABLE) -> Source:
