@@ -37,7 +37,7 @@ from typing import Any
 
 import boto3
 
-from knight.data.batch import from_dynamodb
+from knight.dynamodb import from_dynamodb
 
 
 def resident_mb(pid: int) -> float:

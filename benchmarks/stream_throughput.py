@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from knight.data.batch import from_dynamodb, to_dynamodb
 from knight.data.seed import seed_table
+from knight.dynamodb import from_dynamodb, to_dynamodb
 from knight.engine import Engine
 from knight.model import Model, load_model
 from knight.search import SearchSettings

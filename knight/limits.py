@@ -3,8 +3,8 @@
 DynamoDB refuses an item whose number has more than 38 digits, whose key is
 too long or which is over 400 KB, and the embedded engine accepts many of
 them. Every write knight makes (repositories, seed, import) goes through
-``serialize`` and ``check_item`` here, so a bad value is a VALIDATION error
-naming the limit, and nothing of the request is written. Sizes follow the
+``knight.dynamodb.to_dynamodb`` and ``check_item`` here, so a bad value is a
+VALIDATION error naming the limit, and nothing of the request is written. Sizes follow the
 developer guide's "item sizes and formats" section.
 """
 
@@ -17,8 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-
-from boto3.dynamodb.types import TypeSerializer
 
 from knight.errors import ValidationError
 
@@ -40,7 +38,6 @@ NESTING = 32
 NAME_BYTES = 65535
 KEY_NAME_BYTES = 255
 
-_serializer = TypeSerializer()
 _SETS = {"SS": "S", "NS": "N", "BS": "B"}
 
 
@@ -64,19 +61,6 @@ def key_rules(table: tuple[str, str | None], indexes: Iterable[tuple[str, str | 
             known = rules.get(name, KeyRule(name, most, required))
             rules[name] = KeyRule(name, min(most, known.max_bytes), required or known.required)
     return list(rules.values())
-
-
-def serialize(values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """Python values in DynamoDB JSON; ValidationError for a value DynamoDB cannot hold."""
-    wire: dict[str, Any] = {}
-    for name, value in values.items():
-        try:
-            wire[name] = _serializer.serialize(value)
-        except decimal.DecimalException:
-            raise ValidationError(f"{_at(where, name)}: {value!r} {_number_limits()}") from None
-        except TypeError as exc:
-            raise ValidationError(f"{_at(where, name)}: {exc}") from None
-    return wire
 
 
 def check_item(item: Mapping[str, Any], keys: Sequence[KeyRule], where: str = "") -> int:
@@ -187,7 +171,7 @@ def _number(text: Any, where: str) -> int:
     # Significant digits, counted without rounding (normalize() would round to the context's 28).
     digits = "".join(map(str, number.as_tuple().digits)).strip("0") or "0"
     if len(digits) > NUMBER_DIGITS or (number and not NUMBER_SMALLEST <= abs(number) <= NUMBER_LARGEST):
-        raise ValidationError(f"{where}: {text[:60]} {_number_limits()}")
+        raise ValidationError(f"{where}: {text[:60]} {number_range()}")
     return (len(digits) + 1) // 2 + 1
 
 
@@ -219,7 +203,8 @@ def _at(where: str, name: str) -> str:
     return f"{where}: {name}" if where else name
 
 
-def _number_limits() -> str:
+def number_range() -> str:
+    """What is wrong with a number DynamoDB cannot hold, to follow the number in a message."""
     return (
         f"is out of DynamoDB's range for numbers: at most {NUMBER_DIGITS} significant digits, "
         f"magnitude from {NUMBER_SMALLEST} to about 1E+126"

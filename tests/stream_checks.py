@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from knight.data.batch import from_dynamodb, to_dynamodb
 from knight.data.purge import scan_pages
+from knight.dynamodb import from_dynamodb, to_dynamodb
 from knight.engine import Engine
 from knight.model import Model
 from knight.search import SearchSettings

@@ -11,8 +11,8 @@ import pytest
 from seeded_data import Seeded, canonical
 
 from knight.access import Catalog, Pattern, Request, partition_query, table_scan
-from knight.data.batch import from_dynamodb
 from knight.data.seed import generate
+from knight.dynamodb import from_dynamodb
 from knight.engine import Engine
 from knight.errors import NotFoundError, ValidationError
 from knight.model import Model

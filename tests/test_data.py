@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from design_layout import check_item
 
-from knight.data.batch import BatchWriter, from_dynamodb, put_request, to_dynamodb
 from knight.data.purge import purge
 from knight.data.seed import MAX_SCALE, generate, seed_items, seed_table
 from knight.data.transfer import export_items, import_items
+from knight.dynamodb import BatchWriter, from_dynamodb, put_request, to_dynamodb
 from knight.engine import Engine
 from knight.errors import EngineError, NotFoundError, ValidationError
 from knight.model import Model

@@ -15,8 +15,8 @@ from graphql_doors import DynamoDBCalls
 from seeded_data import Seeded, canonical
 
 from knight.access import Catalog
-from knight.data.batch import BatchWriter, put_request, to_dynamodb
 from knight.data.seed import generate, seed_table
+from knight.dynamodb import BatchWriter, put_request, to_dynamodb
 from knight.engine import Engine
 from knight.graphql.context import call_in_pool
 from knight.graphql.loaders import Loaders

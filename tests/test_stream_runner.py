@@ -27,10 +27,10 @@ from stream_checks import (
 )
 
 from knight.data import transfer
-from knight.data.batch import to_dynamodb
 from knight.data.purge import purge
 from knight.data.seed import seed_table
 from knight.data.transfer import export_items, import_items
+from knight.dynamodb import to_dynamodb
 from knight.engine import Engine
 from knight.errors import MalformedEventError
 from knight.model import Model

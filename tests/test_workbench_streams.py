@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from stream_checks import add_student, delete_queue, make_processor, new_id, progress_ref, put_progress
 
-from knight.data.batch import to_dynamodb
+from knight.dynamodb import to_dynamodb
 from knight.engine import Engine
 from knight.errors import SearchUnavailableError
 from knight.model import Model

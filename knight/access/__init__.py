@@ -4,7 +4,6 @@ from knight.access.cost import Cost
 from knight.access.cursor import decode_cursor, encode_cursor
 from knight.access.pattern import Catalog, Pattern, Result
 from knight.access.request import Request, partition_query, table_scan
-from knight.access.values import plain
 
 __all__ = [
     "Catalog",
@@ -15,6 +14,5 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "partition_query",
-    "plain",
     "table_scan",
 ]

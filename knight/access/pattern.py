@@ -15,20 +15,16 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from knight.access.cost import Cost
 from knight.access.cursor import decode_cursor, encode_cursor
 from knight.access.request import Request, partition_query
-from knight.access.values import plain
+from knight.dynamodb import from_dynamodb, plain, to_attribute
 from knight.engine import Engine
 from knight.errors import ValidationError
 from knight.failures import engine_errors
 from knight.model import AccessPattern, Model
 from knight.model.fields import check_value
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 @dataclass
@@ -162,8 +158,8 @@ class Pattern(AccessPattern):
             params: dict[str, Any] = {
                 "TableName": table,
                 "Key": {
-                    self.index.partition_key: _serializer.serialize(partition),
-                    self.index.sort_key: _serializer.serialize(sort),
+                    self.index.partition_key: to_attribute(partition),
+                    self.index.sort_key: to_attribute(sort),
                 },
             }
             if consistent:
@@ -284,19 +280,15 @@ class Pattern(AccessPattern):
             if self.operation == "GetItem":
                 found = [response["Item"]] if "Item" in response else []
                 cost.record(response, evaluated=len(found), returned=len(found))
-                yield [self._read(item) for item in found], None
+                yield [from_dynamodb(item) for item in found], None
                 return
             page = response.get("Items", [])
             cost.record(response, evaluated=int(response.get("ScannedCount", len(page))), returned=len(page))
             last_key = response.get("LastEvaluatedKey")
-            yield [self._read(item) for item in page], last_key
+            yield [from_dynamodb(item) for item in page], last_key
             if not follow or not last_key:
                 return
             request = request.with_params(ExclusiveStartKey=last_key)
-
-    @staticmethod
-    def _read(item: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
     def _ordered(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         order_by = self.order_by

@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder, Key
-from boto3.dynamodb.types import TypeSerializer
 
+from knight.dynamodb import to_attribute
 from knight.model import Index
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Operation = Literal["GetItem", "Query", "Scan"]
-
-_serializer = TypeSerializer()
 
 
 @dataclass(frozen=True)
@@ -135,7 +133,7 @@ def _expressions(
     if names:
         params["ExpressionAttributeNames"] = names
     if values:
-        params["ExpressionAttributeValues"] = {name: _serializer.serialize(value) for name, value in values.items()}
+        params["ExpressionAttributeValues"] = {name: to_attribute(value) for name, value in values.items()}
     return params
 
 

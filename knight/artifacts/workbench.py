@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-
+from knight.dynamodb import to_dynamodb
 from knight.model import Entity, Model
 
 _TYPES = {"int": "N"}
@@ -24,7 +23,7 @@ def _attribute_types(model: Model) -> dict[str, str]:
     return types
 
 
-def _facet(entity: Entity, serialize: TypeSerializer) -> dict[str, Any]:
+def _facet(entity: Entity) -> dict[str, Any]:
     keys = entity.table_keys
     alias = {"PartitionKeyAlias": keys.partition.text}
     if keys.sort is not None:
@@ -39,20 +38,19 @@ def _facet(entity: Entity, serialize: TypeSerializer) -> dict[str, Any]:
     return {
         "FacetName": entity.name,
         "KeyAttributeAlias": alias,
-        "TableData": [{k: serialize.serialize(v) for k, v in item.items()} for item in items],
+        "TableData": [to_dynamodb(item) for item in items],
         "NonKeyAttributes": non_key,
         "DataAccess": {"MySql": {}},
     }
 
 
 def workbench_model(model: Model) -> dict[str, Any]:
-    serialize = TypeSerializer()
     table = model.table_index
     key_names = {table.partition_key, table.sort_key}
     non_key = [{"AttributeName": name, "AttributeType": "S"} for name in model.key_attributes if name not in key_names]
     non_key.append({"AttributeName": model.type_attribute, "AttributeType": "S"})
     non_key += [{"AttributeName": name, "AttributeType": kind} for name, kind in _attribute_types(model).items()]
-    facets = [_facet(entity, serialize) for entity in model.entities.values()]
+    facets = [_facet(entity) for entity in model.entities.values()]
     key_schema: dict[str, Any] = {"PartitionKey": {"AttributeName": table.partition_key, "AttributeType": "S"}}
     if table.sort_key is not None:
         key_schema["SortKey"] = {"AttributeName": table.sort_key, "AttributeType": "S"}

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from knight.access import Catalog, Pattern, Result, plain
+from knight.access import Catalog, Pattern, Result
 from knight.cli.context import Context, pass_context
+from knight.dynamodb import plain
 from knight.model import Model
 
 CELL_WIDTH = 40

@@ -6,8 +6,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from knight.access import table_scan
-from knight.dynamodb import BatchWriter, WriteRequest, delete_request
 from knight.data.progress import progress_bar
+from knight.dynamodb import BatchWriter, WriteRequest, delete_request
 from knight.engine import Engine
 from knight.failures import engine_errors
 from knight.table import describe_table

@@ -18,8 +18,8 @@ from typing import Any
 
 from faker import Faker
 
-from knight.data.batch import BatchWriter, put_request, to_dynamodb
 from knight.data.progress import progress_bar
+from knight.dynamodb import BatchWriter, put_request, to_dynamodb
 from knight.engine import Engine
 from knight.errors import ValidationError
 from knight.failures import engine_errors

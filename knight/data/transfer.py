@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from knight.data.batch import BatchWriter, put_request
 from knight.data.progress import progress_bar
 from knight.data.purge import scan_pages
+from knight.dynamodb import BatchWriter, put_request
 from knight.engine import Engine
 from knight.errors import NotFoundError, ValidationError
 from knight.failures import engine_errors

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 from aiodataloader import DataLoader
 
 from knight.access import Catalog, Pattern
-from knight.graphql.reader import BATCH_GET_LIMIT, Item, Reader
+from knight.dynamodb.batches import GET_KEYS, chunks
+from knight.graphql.reader import Item, Reader
 from knight.graphql.scopes import Scope, Source, entity_source, pattern_source
 from knight.model import Model
 
@@ -128,10 +129,12 @@ class Loaders:
         table = self.model.table_index
         points = [source for source in merged.values() if source.is_point_read(table)]
         queries = [source for source in merged.values() if not source.is_point_read(table)]
-        chunks = [points[start : start + BATCH_GET_LIMIT] for start in range(0, len(points), BATCH_GET_LIMIT)]
         results = await asyncio.gather(
             *(self._call(self.reader.query, source) for source in queries),
-            *(self._call(self.reader.batch_get, [self._primary_key(source) for source in chunk]) for chunk in chunks),
+            *(
+                self._call(self.reader.batch_get, [self._primary_key(source) for source in chunk])
+                for chunk in chunks(points, GET_KEYS)
+            ),
         )
         items: dict[tuple[str, str], list[Item]] = {source.collection: [] for source in merged.values()}
         for source, found in zip(queries, results, strict=False):

@@ -12,13 +12,12 @@ and the pointer always holds the newest version.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
+from knight.dynamodb import Backoff
 from knight.errors import ConflictError, ModelError, NotFoundError
 from knight.model import Model
 from knight.repositories.courses import Courses
@@ -29,6 +28,11 @@ from knight.repositories.writes import TransactionConflict, Write, must_exist, p
 
 LATEST = "latest"
 """The pointer's attribute holding the newest version number (a field of the model's chapter)."""
+
+SAVE_ATTEMPTS = 64
+"""Saves of one chapter tried while others keep saving it first (each loser tries the next number)."""
+# Full jitter: spread the losers out so that the next round has fewer of them.
+SAVE_BACKOFF = Backoff(base=0.005, cap=0.25)
 
 
 class _Stale(ConflictError):
@@ -52,23 +56,11 @@ def pointer_version(model: Model) -> int:
 class Chapters:
     """Add, save (a new version) and read chapters."""
 
-    def __init__(
-        self,
-        store: Store,
-        *,
-        max_attempts: int = 64,
-        base_delay: float = 0.005,
-        max_delay: float = 0.25,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.entity = store.model.entity("chapter")
         self.courses = Courses(store)
         self.pointer = pointer_version(store.model)
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.sleep = sleep
 
     def add(self, course_id: str, content: str) -> dict[str, Any]:
         """A new chapter with its first version; the course must exist when it commits."""
@@ -106,7 +98,7 @@ class Chapters:
             current = self.get(str(checked["id"]))
         if current is None:
             raise NotFoundError(f"no chapter {chapter_id}; add it with its course first")
-        for attempt in range(self.max_attempts):
+        for attempt in range(SAVE_ATTEMPTS):
             saved = {**current, LATEST: int(current[LATEST]) + 1, "content": checked["content"]}
             try:
                 self.store.transact(self._save(current, saved), "chapters.update")
@@ -116,10 +108,9 @@ class Chapters:
                 current = now if now is not None else self._reread(current)
             except TransactionConflict:
                 current = self._reread(current)
-            # Full jitter: spread the losers out so that the next round has fewer of them.
-            self.sleep(random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt)))
+            SAVE_BACKOFF.pause(attempt)
         raise ConflictError(
-            f"chapter {chapter_id} was saved by others {self.max_attempts} times while this save waited; try again"
+            f"chapter {chapter_id} was saved by others {SAVE_ATTEMPTS} times while this save waited; try again"
         )
 
     def _save(self, current: Mapping[str, Any], saved: Mapping[str, Any]) -> list[Write]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from knight.access import Catalog, Cost, Result
+from knight.dynamodb import Backoff, from_dynamodb, to_attribute
 from knight.engine import Engine
 from knight.errors import AlreadyAppliedError, AlreadyExistsError, EngineError, KnightError, ValidationError
 from knight.failures import engine_errors
@@ -25,8 +23,10 @@ Observer = Callable[[str, Cost], None]
 TRANSACTION_LIMIT = 100
 """DynamoDB's limit of items in one TransactWriteItems."""
 
-_deserializer = TypeDeserializer()
-_serializer = TypeSerializer()
+CONFLICT_ATTEMPTS = 5
+"""Tries of a transaction that another transaction on the same items cancelled."""
+# Full jitter: spread the transactions that met, so that the next round has fewer of them.
+CONFLICT_BACKOFF = Backoff(base=0.02, cap=1.0)
 
 
 class Store:
@@ -39,8 +39,6 @@ class Store:
         table: str | None = None,
         *,
         observer: Observer | None = None,
-        conflict_attempts: int = 5,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.engine = engine
         self.model = model
@@ -48,8 +46,6 @@ class Store:
         self.patterns = Catalog(model)
         self.keys = model_key_rules(model)
         self.observer = observer
-        self.conflict_attempts = conflict_attempts
-        self.sleep = sleep
 
     def _observe(self, label: str, cost: Cost) -> None:
         if self.observer is not None:
@@ -81,14 +77,14 @@ class Store:
         with engine_errors(self.engine, self.table):
             response = self.engine.dynamodb().get_item(
                 TableName=self.table,
-                Key={name: _serializer.serialize(value) for name, value in entity.key(values).items()},
+                Key={name: to_attribute(value) for name, value in entity.key(values).items()},
                 ConsistentRead=True,
                 ReturnConsumedCapacity="INDEXES",
             )
         item = response.get("Item")
         cost.record(response, evaluated=int(item is not None), returned=int(item is not None))
         self._observe(label, cost)
-        return entity.values(_plain_item(item)) if item is not None else None
+        return entity.values(from_dynamodb(item)) if item is not None else None
 
     # Writes
 
@@ -125,14 +121,14 @@ class Store:
         token = scope.transaction_token()
         cost = Cost()
         try:
-            for attempt in range(self.conflict_attempts):
+            for attempt in range(CONFLICT_ATTEMPTS):
                 try:
                     cost.record(self._send_transaction(items, writes, cost, token))
                     return cost
                 except TransactionConflict:
-                    if attempt + 1 == self.conflict_attempts:
+                    if attempt + 1 == CONFLICT_ATTEMPTS:
                         raise
-                    self.sleep(random.uniform(0, 0.02 * 2**attempt))
+                    CONFLICT_BACKOFF.pause(attempt)
         finally:
             self._observe(label, cost)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -181,12 +177,12 @@ class Store:
                     if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                         raise
                     old: Any = exc.response.get("Item")
-                    raise write.failed(_plain_item(old) if old else None) from None
+                    raise write.failed(from_dynamodb(old) if old else None) from None
             cost.record(response)
         finally:
             self._observe(label, cost)
         attributes = response.get("Attributes")
-        return _plain_item(attributes) if attributes else None
+        return from_dynamodb(attributes) if attributes else None
 
 
 def model_key_rules(model: Model) -> list[KeyRule]:
@@ -216,7 +212,7 @@ def _cancelled(exc: ClientError, writes: Sequence[Write]) -> KnightError | Clien
     for write, reason in zip(writes, reasons, strict=False):
         if reason.get("Code") == "ConditionalCheckFailed":
             old = reason.get("Item")
-            return write.failed(_plain_item(old) if old else None)
+            return write.failed(from_dynamodb(old) if old else None)
     codes = [str(reason.get("Code")) for reason in reasons]
     if not reasons:
         return TransactionConflict(
@@ -226,7 +222,3 @@ def _cancelled(exc: ClientError, writes: Sequence[Write]) -> KnightError | Clien
         return TransactionConflict("another write to the same items got there first; try again")
     failing = ", ".join(code for code in codes if code not in ("None", ""))
     return EngineError(f"DynamoDB cancelled the transaction ({failing}): {error.get('Message', '')}")
-
-
-def _plain_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder
 
+from knight.dynamodb import to_dynamodb
 from knight.errors import ConflictError, KnightError
-from knight.limits import KeyRule, check_item, check_values, serialize
+from knight.limits import KeyRule, check_item, check_values
 
 Action = Literal["Put", "Update", "Delete", "ConditionCheck"]
 Failure = Callable[[dict[str, Any] | None], KnightError]
@@ -42,9 +43,9 @@ class Write:
         params: dict[str, Any] = {"TableName": table}
         if self.action == "Put":
             assert self.item is not None
-            params["Item"] = _dynamodb(self.item)
+            params["Item"] = to_dynamodb(self.item)
         else:
-            params["Key"] = _dynamodb(self.key)
+            params["Key"] = to_dynamodb(self.key)
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         if self.updates:
@@ -65,19 +66,19 @@ class Write:
         if names:
             params["ExpressionAttributeNames"] = names
         if values:
-            params["ExpressionAttributeValues"] = _dynamodb(values)
+            params["ExpressionAttributeValues"] = to_dynamodb(values)
         return params
 
     def check(self, keys: list[KeyRule], where: str) -> None:
         """Raise ValidationError if DynamoDB would refuse what this write stores."""
         if self.item is not None:
-            check_item(serialize(self.item, where), keys, where)
+            check_item(to_dynamodb(self.item, where), keys, where)
         else:
             # The key and what an update sets; the whole item's size only DynamoDB knows.
             names = {rule.name for rule in keys}
             stored = dict(self.key) | {name: value for name, value in (self.updates or {}).items() if name in names}
-            check_item(serialize(stored, where), [rule for rule in keys if rule.name in stored], where)
-            check_values(serialize(dict(self.updates or {}), where), where)
+            check_item(to_dynamodb(stored, where), [rule for rule in keys if rule.name in stored], where)
+            check_values(to_dynamodb(dict(self.updates or {}), where), where)
 
     def failed(self, old_item: dict[str, Any] | None) -> KnightError:
         if self.failure is None:
@@ -113,7 +114,3 @@ def delete(key: Mapping[str, Any], failure: Failure | None = None) -> Write:
     """Delete an item; with a failure, the item must exist."""
     condition = Attr(next(iter(key))).exists() if failure is not None else None
     return Write("Delete", key, condition=condition, failure=failure)
-
-
-def _dynamodb(values: Mapping[str, Any]) -> dict[str, Any]:
-    return serialize(values)

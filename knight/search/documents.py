@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
+from knight.dynamodb import plain
 from knight.errors import ModelError
 from knight.model import Entity, Model
 
@@ -89,19 +89,6 @@ class ApplyReport:
     failed: Mapping[str, str] = field(default_factory=dict)
 
 
-def json_ready(value: Any) -> Any:
-    """Values as JSON can hold them (DynamoDB numbers come back as Decimal)."""
-    if isinstance(value, Decimal):
-        return int(value) if value % 1 == 0 else float(value)
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [json_ready(v) for v in value]
-    if isinstance(value, bytes | bytearray):
-        return value.hex()
-    return value
-
-
 def readable_values(entity: Entity, item: Mapping[str, Any]) -> dict[str, Any]:
     """The item's field values, leaving out whole-number fields that hold something else."""
     try:
@@ -154,7 +141,7 @@ class SearchMapping:
         spec = self.searchable[entity.name]
         if spec.only_with is not None and item.get(spec.only_with) is None:
             return None
-        values = json_ready(readable_values(entity, item))
+        values = plain(readable_values(entity, item))
         text = {name: str(values[name]) for name in spec.fields if values.get(name) not in (None, "")}
         return SearchDocument(self.doc_id(item), entity.name, text, values)
 
@@ -187,4 +174,4 @@ class SearchMapping:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(json_ready(value), sort_keys=True, ensure_ascii=False)
+    return json.dumps(plain(value), sort_keys=True, ensure_ascii=False)

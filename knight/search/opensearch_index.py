@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from knight.dynamodb import plain
 from knight.errors import SearchUnavailableError
 from knight.search.documents import (
     BASE_VERSION,
@@ -22,7 +23,6 @@ from knight.search.documents import (
     DocumentChange,
     SearchDocument,
     SearchHit,
-    json_ready,
 )
 from knight.search.index import DEFAULT_LIMIT, clamp_limit
 
@@ -60,7 +60,7 @@ def _source(document: SearchDocument | None) -> dict[str, Any]:
         "entityType": document.entity_type,
         "body": document.body,
         "text": dict(document.text),
-        "values": json_ready(dict(document.values)),
+        "values": plain(dict(document.values)),
     }
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from knight.data.batch import from_dynamodb
 from knight.data.progress import progress_bar
 from knight.data.purge import scan_pages
+from knight.dynamodb import from_dynamodb
 from knight.engine import Engine
 from knight.errors import SearchUnavailableError
 from knight.model import Model

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from knight.data.batch import from_dynamodb
+from knight.dynamodb import from_dynamodb
 from knight.errors import MalformedEventError, PoisonRecordError
 
 EventName = Literal["INSERT", "MODIFY", "REMOVE"]

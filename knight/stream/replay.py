@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from knight.data.batch import from_dynamodb, to_dynamodb
+from knight.dynamodb import from_dynamodb, to_dynamodb
 from knight.engine import Engine
 from knight.errors import PoisonRecordError, SearchRejectedError, UnknownConsumerError
 from knight.model import Model

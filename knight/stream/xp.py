@@ -27,15 +27,13 @@ What each record does:
 from __future__ import annotations
 
 import dataclasses
-import random
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knight.access import Request
-from knight.data.batch import from_dynamodb, to_dynamodb
-from knight.errors import AggregateTargetMissingError, ConflictError, PoisonRecordError, ThrottledError
+from knight.dynamodb import Backoff, batch_get, chunks, from_dynamodb
+from knight.errors import AggregateTargetMissingError, ConflictError, PoisonRecordError
 from knight.model import Model
 from knight.stream.aggregate import XpAggregate
 from knight.stream.records import StreamRecord
@@ -45,11 +43,8 @@ from knight.stream.xp_writes import GUARDS_PER_TRANSACTION, GuardChange, XpWrite
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_THROTTLE_ATTEMPTS = 10
-"""BatchGetItem rounds for keys DynamoDB left unprocessed before the batch waits as an outage."""
-
-_KEYS_PER_READ = 100
-"""BatchGetItem reads up to 100 keys."""
+# Full jitter, after a transaction met another on the same items.
+_CONFLICT_BACKOFF = Backoff(base=0.01, cap=1.0)
 
 _UNREADABLE = object()
 """A record image that could not be decoded."""
@@ -202,7 +197,7 @@ class XpHandler:
             if outcome == "committed":
                 return
             if outcome == "conflict":
-                _pause(attempt)  # another transaction holds one of the items at this moment
+                _CONFLICT_BACKOFF.pause(attempt)  # another transaction holds one of the items at this moment
             pending = self._again(target_key, pending, where)
         raise ConflictError(f"{where}: the {self.aggregate.target.name} kept changing; it is tried again later")
 
@@ -350,7 +345,7 @@ class XpHandler:
                 key = {partition: agg.guard_partition(target_key), sort: entry}
                 changes.append(GuardChange(key, agg.guarded_amount(guard, where), 0))
             outcome = "committed"
-            for chunk in _chunks([change for change in changes if change.needed], GUARDS_PER_TRANSACTION):
+            for chunk in chunks([change for change in changes if change.needed], GUARDS_PER_TRANSACTION):
                 outcome = self.writes.transact(target_key, chunk)
                 if outcome != "committed":
                     break
@@ -359,37 +354,25 @@ class XpHandler:
                 recounted = self._recount(target_key, where)
                 return RECOUNTED if wrote else recounted
             if outcome == "conflict":
-                _pause(attempt)
+                _CONFLICT_BACKOFF.pause(attempt)
         raise ConflictError(f"{where}: the {agg.target.name} kept changing during a rebuild; tried again later")
 
     # -- DynamoDB ---------------------------------------------------------
 
     def _get_many(self, keys: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
         """Strongly consistent reads of items, in the order asked."""
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(_unique(keys), _KEYS_PER_READ):
-            for item in self._read(chunk):
-                found[self.fingerprint(item)] = item
-        return [found.get(self.fingerprint(key)) for key in keys]
-
-    def _read(self, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        wanted = [to_dynamodb(key) for key in keys]
         # Only what the handler looks at: less to send and to parse (a progress item has twice as much).
-        read = {"Keys": wanted, "ConsistentRead": True, **self.aggregate.read_projection()}
-        request: dict[str, Any] = {self.deps.table: read}
-        client = self.deps.dynamodb
-        for attempt in range(_THROTTLE_ATTEMPTS):
-            if attempt:
-                # A throttled partition: back off (full jitter) before asking for the rest again.
-                time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
-            response = client.batch_get_item(RequestItems=request)
-            for raw in response.get("Responses", {}).get(self.deps.table, []):
-                yield from_dynamodb(dict(raw))
-            request = dict(response.get("UnprocessedKeys") or {})
-            if not request:
-                return
-        # An outage, not a failure: the runner waits and tries the batch again, never dead-letters it.
-        raise ThrottledError("DynamoDB kept keys unprocessed; the table is throttled, tried again later")
+        # Keys DynamoDB keeps leaving unprocessed raise ThrottledError: an outage, so the runner waits
+        # and tries the batch again, never dead-letters it.
+        read = batch_get(
+            self.deps.dynamodb,
+            self.deps.table,
+            _unique(keys),
+            consistent=True,
+            projection=self.aggregate.read_projection(),
+        )
+        found = {self.fingerprint(item): item for item in read}
+        return [found.get(self.fingerprint(key)) for key in keys]
 
     def _query(self, request: Request) -> Iterator[dict[str, Any]]:
         """Every item a Query or Scan returns, page after page."""
@@ -460,7 +443,7 @@ class _Batch:
         failures = []
         staged, self.staged = list(self.staged.values()), {}
         for update in staged:
-            for chunk in _chunks(list(update.changes.values()), GUARDS_PER_TRANSACTION):
+            for chunk in chunks(list(update.changes.values()), GUARDS_PER_TRANSACTION):
                 try:
                     self.handler._commit(update.target_key, chunk)
                 except Exception as exc:
@@ -473,16 +456,6 @@ def _same_apart_from(old: Mapping[str, Any], new: Mapping[str, Any], agg: XpAggr
     """Whether two images differ only in the total and the revision (as this handler's updates do)."""
     own = {agg.target_field, agg.revision_attribute}
     return {k: v for k, v in old.items() if k not in own} == {k: v for k, v in new.items() if k not in own}
-
-
-def _pause(attempt: int) -> None:
-    """Back off (full jitter) after a transaction met another on the same items."""
-    time.sleep(random.uniform(0, min(1.0, 0.01 * 2**attempt)))
-
-
-def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _unique(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from knight.data.batch import to_dynamodb
+from knight.dynamodb import to_dynamodb
 from knight.errors import ThrottledError
 from knight.stream.aggregate import TargetState, XpAggregate
 

@@ -22,11 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from knight.engine import Engine
 from knight.failures import engine_errors
-from knight.workbench.sizes import item_size
+from knight.limits import item_bytes
 
 READ_BLOCK = 4096
 """Bytes one read capacity unit covers (strongly consistent)."""
@@ -39,7 +37,6 @@ PARTITION_WRITE_LIMIT = 1000
 
 ReadOperation = Literal["GetItem", "Query", "Scan"]
 
-_deserializer = TypeDeserializer()
 _PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
 # Parameters that change what comes back, never what is read (and so paid for).
 _NOT_READ = ("FilterExpression", "ProjectionExpression", "Select")
@@ -110,12 +107,12 @@ def estimate_reads(engine: Engine, operation: ReadOperation, params: Mapping[str
     with engine_errors(engine, table):
         if operation == "GetItem":
             found = client.get_item(**request).get("Item")
-            sizes = [item_size(_plain(found))] if found else []
+            sizes = [item_bytes(found)] if found else []
             return ReadEstimate(1, len(sizes), sum(sizes), read_units(sizes, consistent=consistent))
         send = client.query if operation == "Query" else client.scan
         while True:
             response = send(**request)
-            sizes = [item_size(_plain(item)) for item in response.get("Items", [])]
+            sizes = [item_bytes(item) for item in response.get("Items", [])]
             requests += 1
             items += len(sizes)
             total += sum(sizes)
@@ -124,7 +121,3 @@ def estimate_reads(engine: Engine, operation: ReadOperation, params: Mapping[str
             if not last:
                 return ReadEstimate(requests, items, total, units)
             request = {**request, "ExclusiveStartKey": last}
-
-
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}

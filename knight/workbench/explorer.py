@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from knight.access import Catalog, Pattern, Request, Result, plain
+from knight.access import Catalog, Pattern, Request, Result
+from knight.dynamodb import plain
 from knight.errors import KnightError
 from knight.workbench.capacity import ReadEstimate, estimate_reads
 from knight.workbench.lab import Lab

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from knight.dynamodb import from_dynamodb
 from knight.data.purge import scan_pages
 from knight.data.seed import DEFAULT_RANDOM_SEED, SeedData, seed_table
+from knight.dynamodb import from_dynamodb
 from knight.engine import Engine
 from knight.model import Model, load_model
 from knight.table import create_table, delete_table

@@ -11,13 +11,14 @@ from typing import Any
 
 import pandas as pd
 
-from knight.limits import item_bytes, serialize
+from knight.dynamodb import to_dynamodb
+from knight.limits import item_bytes
 from knight.model import Index
 
 
 def item_size(item: Mapping[str, Any]) -> int:
     """Bytes of one item (Python values): attribute names plus values."""
-    return item_bytes(serialize(item))
+    return item_bytes(to_dynamodb(item))
 
 
 def partition_stats(items: Iterable[Mapping[str, Any]], index: Index) -> pd.DataFrame:
