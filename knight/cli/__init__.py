@@ -8,16 +8,10 @@ from pathlib import Path
 import click
 
 from knight.cli.context import Context
-from knight.cli.data_commands import export, import_, purge, seed
-from knight.cli.lab import lab
-from knight.cli.model_commands import model_group
-from knight.cli.query_commands import access_patterns, query
-from knight.cli.serve_commands import serve
-from knight.cli.stream_commands import dlq_group, search_group, stream
-from knight.cli.table_commands import table_group
-from knight.cli.up import up
 from knight.engine import AWS_OPT_IN_VARIABLE
 from knight.errors import KnightError
+
+__all__ = ["Context", "main", "run"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -49,23 +43,38 @@ def main(ctx: click.Context, model_path: Path | None, table: str | None, allow_a
     ctx.obj = Context(model_path=model_path, table_override=table, allow_aws=allow_aws)
 
 
-for command in (
-    up,
-    table_group,
-    seed,
-    purge,
-    export,
-    import_,
-    model_group,
-    access_patterns,
-    query,
-    lab,
-    serve,
-    stream,
-    search_group,
-    dlq_group,
-):
-    main.add_command(command)
+def _add_commands(group: click.Group) -> None:
+    # Imported here, so the package offers its group, not each command under a name that
+    # hides its module (knight.cli.up, knight.cli.lab).
+    from knight.cli.data_commands import export, import_, purge, seed
+    from knight.cli.lab import lab
+    from knight.cli.model_commands import model_group
+    from knight.cli.query_commands import access_patterns, query
+    from knight.cli.serve_commands import serve
+    from knight.cli.stream_commands import dlq_group, search_group, stream
+    from knight.cli.table_commands import table_group
+    from knight.cli.up import up
+
+    for command in (
+        up,
+        table_group,
+        seed,
+        purge,
+        export,
+        import_,
+        model_group,
+        access_patterns,
+        query,
+        lab,
+        serve,
+        stream,
+        search_group,
+        dlq_group,
+    ):
+        group.add_command(command)
+
+
+_add_commands(main)
 
 
 def run() -> None:

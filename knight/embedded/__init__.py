@@ -23,6 +23,8 @@ import threading
 
 from knight.errors import EngineError
 
+__all__ = ["TESTED_MOTO", "install"]
+
 TESTED_MOTO = ((5, 2), (5, 3))
 """moto versions this layer is tested with: at least the first, below the second."""
 
