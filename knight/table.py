@@ -60,6 +60,11 @@ class TableInfo:
     billing_mode: str
     item_count: int
 
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        """The table's key attributes: the partition key, then the sort key if it has one."""
+        return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
+
     @classmethod
     def from_description(cls, table: dict[str, Any]) -> TableInfo:
         def keys(schema: list[dict[str, str]]) -> tuple[str, str | None]:

@@ -8,7 +8,7 @@ import pytest
 from design_layout import check_item
 
 from knight.errors import ModelError, ValidationError
-from knight.model import Model, default_model_path, load_model
+from knight.model import Index, Model, default_model_path, load_model
 
 TABLE_DESIGN = {
     # number: (index, key condition), written out by hand from the table design the model encodes.
@@ -33,6 +33,8 @@ def test_table_facts(model: Model) -> None:
     table = model.spec.table
     assert model.table_name == "sir-learn-a-lot"
     assert (model.table_index.partition_key, model.table_index.sort_key) == ("pk", "sk")
+    assert model.table_index.key_names == ("pk", "sk")
+    assert Index("lookup", "email", None).key_names == ("email",)
     assert {i.name: (i.partition_key, i.sort_key, i.projection) for i in model.secondary_indexes} == {
         "gsi1": ("gsi1_pk", "gsi1_sk", "ALL"),
         "gsi2": ("gsi2_pk", "gsi2_sk", "ALL"),

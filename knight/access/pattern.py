@@ -224,10 +224,7 @@ class Pattern(AccessPattern):
 
     def _key_attributes(self) -> list[str]:
         # A LastEvaluatedKey of an index holds the index's keys and the table's.
-        names = [self.index.partition_key, self.index.sort_key]
-        table = self.model.table_index
-        names += [table.partition_key, table.sort_key]
-        return [name for name in names if name is not None]
+        return [*self.index.key_names, *self.model.table_index.key_names]
 
     def run(
         self,

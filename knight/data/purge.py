@@ -23,7 +23,7 @@ def scan_pages(engine: Engine, table: str, *, projection: Sequence[str] = ()) ->
 def purge(engine: Engine, table: str, *, show_progress: bool | None = None) -> int:
     """Delete every item of the table; return how many were deleted."""
     info = describe_table(engine, table)
-    keys = [info.partition_key] + ([info.sort_key] if info.sort_key else [])
+    keys = info.key_names
     bar = progress_bar("purging", info.item_count or None, enabled=show_progress)
     writer = BatchWriter(engine.dynamodb(), table, on_written=bar.update)
 

@@ -125,7 +125,7 @@ class _Builder:
     def build(self) -> Model:
         indexes = self.indexes()
         type_attribute = self.spec.table.entityTypeAttribute
-        if type_attribute in {k for i in indexes.values() for k in (i.partition_key, i.sort_key)}:
+        if type_attribute in {name for index in indexes.values() for name in index.key_names}:
             raise self.fail(["table", "entityTypeAttribute"], "cannot be a key attribute")
         entities = {name: self.entity(name, entity_spec, indexes) for name, entity_spec in self.spec.entities.items()}
         patterns = self.patterns(entities, indexes)

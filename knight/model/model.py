@@ -32,6 +32,11 @@ class Index:
         """The ``IndexName`` a request names, None for the base table."""
         return None if self.is_table else self.name
 
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        """The attributes the index is keyed on: the partition key, then the sort key if it has one."""
+        return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
+
 
 @dataclass(frozen=True)
 class EntityKeys:
@@ -285,9 +290,7 @@ class Model:
         """Every attribute any index is keyed on, table first."""
         names: list[str] = []
         for index in self.indexes.values():
-            for name in (index.partition_key, index.sort_key):
-                if name is not None and name not in names:
-                    names.append(name)
+            names += [name for name in index.key_names if name not in names]
         return names
 
     def entity(self, name: str) -> Entity:

@@ -120,8 +120,7 @@ class SearchMapping:
             missing = [name for name in (*spec.fields, spec.only_with) if name and name not in entity.fields]
             if missing:
                 raise ModelError(f"search: {spec.entity} has no field {', '.join(missing)}")
-        index = model.table_index
-        self.key_names = [index.partition_key] + ([index.sort_key] if index.sort_key else [])
+        self.key_names = model.table_index.key_names
 
     @property
     def entity_types(self) -> tuple[str, ...]:

@@ -111,7 +111,7 @@ class XpAggregate:
         index = model.table_index
         if index.sort_key is None:
             raise ModelError("aggregate guards need a table with a sort key")
-        self.key_names = [index.partition_key, index.sort_key]
+        self.key_names = list(index.key_names)
         self._check_guards_stand_apart()
 
     def _sources_pattern(self) -> Pattern:

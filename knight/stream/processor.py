@@ -158,7 +158,6 @@ def build_stream_processor(
             reindex_for_stream(engine, model, table, index, stream_arn, mapping=mapping)
 
         consumers.append(Consumer("search", search, settings.search, prepare))
-    key_names = [model.table_index.partition_key] + ([model.table_index.sort_key] if model.table_index.sort_key else [])
     runner = StreamRunner(
         streams=engine.streams(),
         stream_arn=info.stream_arn,
@@ -166,6 +165,6 @@ def build_stream_processor(
         consumers=consumers,
         checkpoints=checkpoints,
         dead_letters=dead_letters,
-        key_names=key_names,
+        key_names=model.table_index.key_names,
     )
     return StreamProcessor(engine, model, table, runner, xp, dead_letters, checkpoints, search_index, search)

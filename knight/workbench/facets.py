@@ -34,7 +34,7 @@ def index_view(items: Iterable[Mapping[str, Any]], model: Model, index: str = BA
     Key columns come first, then the entity type, then every other attribute.
     """
     chosen: Index = model.indexes[index]
-    keys = [chosen.partition_key] + ([chosen.sort_key] if chosen.sort_key else [])
+    keys = list(chosen.key_names)
     held = [dict(item) for item in items if all(k in item for k in keys)]
     held.sort(key=lambda item: tuple(str(item[k]).encode("utf-8") for k in keys))
     others: list[str] = []

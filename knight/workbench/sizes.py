@@ -26,7 +26,7 @@ def partition_stats(items: Iterable[Mapping[str, Any]], index: Index) -> pd.Data
     rows = [
         {"partition": item[index.partition_key], "bytes": item_size(item)}
         for item in items
-        if index.partition_key in item and (index.sort_key is None or index.sort_key in item)
+        if all(name in item for name in index.key_names)
     ]
     frame = pd.DataFrame(rows, columns=["partition", "bytes"])
     stats = frame.groupby("partition").agg(items=("bytes", "size"), bytes=("bytes", "sum"))
