@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import boto3
 from botocore.config import Config
 
 from knight.errors import EngineError, RefusedError
+from knight.ports import listening_socket
 from knight.settings import truthy
 
 if TYPE_CHECKING:
@@ -60,17 +60,6 @@ def aws_opt_in(env: Mapping[str, str] | None = None) -> bool:
     return truthy((env if env is not None else os.environ).get(AWS_OPT_IN_VARIABLE))
 
 
-def _port_is_free(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        # The server sets SO_REUSEADDR too, so a port in TIME_WAIT counts as free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 class EmbeddedServer:
     """A moto server serving DynamoDB, DynamoDB Streams and SQS from a thread."""
 
@@ -104,18 +93,15 @@ class EmbeddedServer:
         install()
         app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
 
-        def bind(port: int) -> Any:
-            return make_server(self.host, port, app, threaded=True, request_handler=MotoRequestHandler)
-
-        # Bind here, not in the thread, so that a busy port is seen at once.
-        # werkzeug reports a busy port by printing and raising SystemExit.
-        port = self.requested_port if _port_is_free(self.host, self.requested_port) else 0
+        # werkzeug reports a taken port by printing and exiting; given a bound socket, it only serves.
+        sock = listening_socket(self.host, self.requested_port, "the embedded engine", any_if_taken=True)
         try:
-            self._server = bind(port)
-        except (OSError, SystemExit):
-            if port == 0:
-                raise OSError("no free port for the embedded engine") from None
-            self._server = bind(0)
+            port = int(sock.getsockname()[1])
+            self._server = make_server(
+                self.host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno()
+            )
+        finally:
+            sock.close()  # werkzeug serves a duplicate of it
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="knight-embedded-engine", daemon=True)
         self._thread.start()

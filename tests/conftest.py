@@ -19,8 +19,9 @@ from collections.abc import Iterator, Mapping
 import pytest
 
 from knight.data.seed import seed_table
-from knight.engine import Engine, _port_is_free
+from knight.engine import Engine
 from knight.model import Model, load_model
+from knight.ports import port_is_free
 from knight.table import create_table, delete_table
 
 
@@ -71,7 +72,7 @@ def plain_moto() -> Iterator[Engine]:
     )
     try:
         deadline = time.monotonic() + 30
-        while _port_is_free("127.0.0.1", port):
+        while port_is_free("127.0.0.1", port):
             assert server.poll() is None, "moto's server exited"
             assert time.monotonic() < deadline, "moto's server did not start"
             time.sleep(0.05)

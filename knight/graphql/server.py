@@ -18,11 +18,12 @@ from types import TracebackType
 import uvicorn
 
 from knight.engine import Engine
-from knight.errors import ConflictError, EngineError
+from knight.errors import EngineError
 from knight.graphql.asgi import GRAPHQL_PATH, create_app
 from knight.graphql.executor import Executor
 from knight.graphql.settings import DEFAULT_HOST, DEFAULT_PORT, GraphQLSettings
 from knight.model import Model
+from knight.ports import listening_socket
 from knight.search.index import SearchIndex
 
 
@@ -69,12 +70,7 @@ class GraphQLServer:
         """Start serving (no-op when running); returns the URL."""
         if self.running:
             return self.url
-        try:
-            self._socket = _bind(self.host, self.requested_port)
-        except ConflictError:
-            if not self.any_port_if_taken:
-                raise
-            self._socket = _bind(self.host, 0)
+        self._socket = listening_socket(self.host, self.requested_port, "GraphQL", any_if_taken=self.any_port_if_taken)
         self.port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(
             create_app(self.executor, path=self.path, also_host=self.host),
@@ -154,18 +150,3 @@ def serve(
         server.stop()
         raise
     return server
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConflictError(
-            f"cannot serve GraphQL on {host}:{port} ({exc.strerror}); stop what uses it or pick another port"
-        ) from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
