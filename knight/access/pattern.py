@@ -269,23 +269,13 @@ class Pattern(AccessPattern):
     def _pages(
         self, engine: Engine, request: Request, cost: Cost, *, follow: bool = True
     ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
-        client = engine.dynamodb()
-        table = str(request.params["TableName"])
-        while True:
-            with engine_errors(engine, table):
-                response = request.send(client)
-            if self.operation == "GetItem":
-                found = [response["Item"]] if "Item" in response else []
-                cost.record(response, evaluated=len(found), returned=len(found))
-                yield [from_dynamodb(item) for item in found], None
-                return
-            page = response.get("Items", [])
-            cost.record(response, evaluated=int(response.get("ScannedCount", len(page))), returned=len(page))
-            last_key = response.get("LastEvaluatedKey")
-            yield [from_dynamodb(item) for item in page], last_key
-            if not follow or not last_key:
-                return
-            request = request.with_params(ExclusiveStartKey=last_key)
+        with engine_errors(engine, str(request.params["TableName"])):
+            for response in request.pages(engine.dynamodb()):
+                found = [response["Item"]] if "Item" in response else response.get("Items", [])
+                cost.record(response, evaluated=int(response.get("ScannedCount", len(found))), returned=len(found))
+                yield [from_dynamodb(item) for item in found], response.get("LastEvaluatedKey")
+                if not follow:
+                    return
 
     def _ordered(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         order_by = self.order_by
