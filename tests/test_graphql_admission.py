@@ -37,6 +37,8 @@ def test_cheap_operations_pass_while_the_cost_budget_is_full_and_costly_ones_wai
             except OverloadedError as refused:
                 seen.append(f"{name} refused, retry after {refused.retry_after} s")
 
+        # Each sleep(0) is one turn of the loop: the new task runs up to its wait (for release, or
+        # in the queue), so the order is the one written here, not a matter of timing.
         first = asyncio.create_task(hold(80, "costly 1"))
         await asyncio.sleep(0)
         second = asyncio.create_task(hold(80, "costly 2"))
@@ -46,7 +48,8 @@ def test_cheap_operations_pass_while_the_cost_budget_is_full_and_costly_ones_wai
         await second
         assert admission.running == (1, 80)
         third = asyncio.create_task(hold(80, "costly 3"))
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)
+        assert not third.done()
         release.set()  # costly 1 finishes: costly 3, waiting, gets its room
         await asyncio.gather(first, third)
         return seen
@@ -71,7 +74,10 @@ def test_concurrency_is_capped_for_cheap_operations_too() -> None:
                 return False
 
         tasks = [asyncio.create_task(one()) for _ in range(3)]
-        await asyncio.sleep(0.2)
+        # Two hold their slots until released: the first to finish is the third, refused once
+        # its queue_seconds are over.
+        finished, _ = await asyncio.wait(tasks, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        assert len(finished) == 1
         release.set()
         return list(await asyncio.gather(*tasks))
 

@@ -56,7 +56,7 @@ def _broken_schema() -> QueryType:
 
     @query.field("getTrack")
     async def dawdle(*_: object, **__: object) -> None:
-        await asyncio.sleep(3)
+        await asyncio.sleep(3)  # the slow resolver under test: ten times the "broken" executor's 0.3 s limit
 
     return query
 

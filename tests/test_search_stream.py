@@ -94,16 +94,16 @@ def test_search_down_in_the_background_runner(engine: Engine, model: Model, tabl
     processor.start()
     try:
         put_progress(engine, model, table, progress_ref(student), 5)
-        deadline = time.monotonic() + 2
-        while student_xp(engine, model, table, student) != 5 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while student_xp(engine, model, table, student) != 5:
+            assert time.monotonic() < deadline, "xp did not follow within 60 s while search was down"
             time.sleep(0.02)
-        assert student_xp(engine, model, table, student) == 5
         assert processor.stats["search"].waiting  # the search consumer waits, without a dead letter
         flaky.bring_back()
-        deadline = time.monotonic() + 10
-        while not flaky.search("edsger") and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while not flaky.search("edsger"):
+            assert time.monotonic() < deadline, "search did not catch up within 60 s of coming back"
             time.sleep(0.05)
-        assert flaky.search("edsger")
     finally:
         processor.stop()
     assert processor.stats["search"].dead_lettered == 0

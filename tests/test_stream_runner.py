@@ -410,10 +410,11 @@ def test_the_runner_runs_in_the_background_and_keeps_up(
     processor.start()
     try:
         put_progress(engine, model, table, progress_ref(student), 21)
-        deadline = time.monotonic() + 2
-        while student_xp(engine, model, table, student) != 21 and time.monotonic() < deadline:
+        # Nothing but the runner's thread counts the xp; a loaded machine may take its time.
+        deadline = time.monotonic() + 60
+        while student_xp(engine, model, table, student) != 21:
+            assert time.monotonic() < deadline, "the background runner did not count the progress within 60 s"
             time.sleep(0.02)
-        assert student_xp(engine, model, table, student) == 21  # within 2 s
     finally:
         processor.stop()
     assert_consistent(processor)
