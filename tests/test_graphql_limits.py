@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from ariadne import QueryType
 from graphql import parse
-from graphql_doors import DOORS, Door, DynamoDBCalls, make_door
+from graphql_doors import DOORS, Door, DynamoDBCalls, HttpDoor, make_door
 
 from knight.engine import Engine
 from knight.graphql import EXPLORE_DB, Executor, GraphQLServer, GraphQLSettings, LambdaHandler
@@ -255,7 +255,8 @@ def test_requests_to_a_host_name_other_than_loopback_are_refused(
 ) -> None:
     """DNS rebinding: a page's own name resolving to 127.0.0.1 reaches the port, but says its name in Host."""
     door = doors("local", "http")
-    port = door.url.split(":")[2].split("/")[0]  # type: ignore[attr-defined]
+    assert isinstance(door, HttpDoor)
+    port = door.url.split(":")[2].split("/")[0]
     calls = DynamoDBCalls(engine)
     with calls.counting():
         refused = [
