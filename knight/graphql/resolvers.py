@@ -9,7 +9,7 @@ same Query, the parts of its item collection the child fields will need.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ariadne import ObjectType, QueryType
@@ -24,6 +24,7 @@ Values = dict[str, Any]
 # The fields of a type that read an access pattern with the object's id alone. The model's item
 # collections say which of them one Query of the object's own partition answers.
 CHILD_PATTERNS: dict[str, dict[str, str]] = {
+    "Track": {"courses": "courses-of-track"},
     "Course": {"chapters": "chapters-of-course", "enrollments": "enrollments-of-course"},
     "Student": {
         "preferences": "preferences-of-student",
@@ -133,40 +134,44 @@ async def _with_latest(saved: Awaitable[Values | None], pointer: Awaitable[Value
     return {**version, "latest": current["latest"]}
 
 
-track = ObjectType("Track")
+def _children(pattern: str) -> Callable[[Values, Info], Awaitable[list[Values]]]:
+    """A list field: the pattern read with the object's id as its one parameter."""
+
+    def resolve(parent: Values, info: Info) -> Awaitable[list[Values]]:
+        (parameter,) = info.context.loaders.catalog.get(pattern).params
+        return info.context.loaders.read(pattern, {parameter: parent["id"]})
+
+    return resolve
 
 
-@track.field("courses")
-def resolve_track_courses(parent: Values, info: Info) -> Awaitable[list[Values]]:
-    return info.context.loaders.read("courses-of-track", {"trackId": parent["id"]})
+def _parent(
+    read: Callable[[Info, str], Awaitable[Values | None]], key: str, missing: str
+) -> Callable[[Values, Info], Awaitable[Values]]:
+    """A field naming another object by the id in ``key``; an id naming nothing is NOT_FOUND (``missing``)."""
+
+    def resolve(parent: Values, info: Info) -> Awaitable[Values]:
+        return _required(read(info, parent[key]), missing.format_map(parent))
+
+    return resolve
 
 
-course = ObjectType("Course")
+def _object(name: str) -> ObjectType:
+    """The type's object, its child lists bound (a field with a resolver of its own below replaces its binding)."""
+    bound = ObjectType(name)
+    for field, pattern in CHILD_PATTERNS.get(name, {}).items():
+        bound.set_field(field, _children(pattern))
+    return bound
 
 
-@course.field("track")
-def resolve_course_track(parent: Values, info: Info) -> Awaitable[Values]:
-    missing = f"course {parent['id']} belongs to track {parent['trackId']}, which does not exist"
-    return _required(_track(info, parent["trackId"]), missing)
+track = _object("Track")
 
+course = _object("Course")
+course.set_field("track", _parent(_track, "trackId", "course {id} belongs to track {trackId}, which does not exist"))
 
-@course.field("chapters")
-def resolve_course_chapters(parent: Values, info: Info) -> Awaitable[list[Values]]:
-    return info.context.loaders.read("chapters-of-course", {"courseId": parent["id"]})
-
-
-@course.field("enrollments")
-def resolve_course_enrollments(parent: Values, info: Info) -> Awaitable[list[Values]]:
-    return info.context.loaders.read("enrollments-of-course", {"courseId": parent["id"]})
-
-
-chapter = ObjectType("Chapter")
-
-
-@chapter.field("course")
-def resolve_chapter_course(parent: Values, info: Info) -> Awaitable[Values]:
-    missing = f"chapter {parent['id']} belongs to course {parent['courseId']}, which does not exist"
-    return _required(_course(info, parent["courseId"]), missing)
+chapter = _object("Chapter")
+chapter.set_field(
+    "course", _parent(_course, "courseId", "chapter {id} belongs to course {courseId}, which does not exist")
+)
 
 
 @chapter.field("version")
@@ -190,52 +195,23 @@ async def _each_with(found: Awaitable[list[Values]], extra: Mapping[str, Any]) -
     return [{**value, **extra} for value in await found]
 
 
-student = ObjectType("Student")
+student = _object("Student")
 
+preference = _object("Preference")
+preference.set_field(
+    "student", _parent(_student, "studentId", "a preference names student {studentId}, who does not exist")
+)
+preference.set_field(
+    "track", _parent(_track, "trackId", "student {studentId} prefers track {trackId}, which does not exist")
+)
 
-@student.field("preferences")
-def resolve_student_preferences(parent: Values, info: Info) -> Awaitable[list[Values]]:
-    return info.context.loaders.read("preferences-of-student", {"studentId": parent["id"]})
-
-
-@student.field("enrollments")
-def resolve_student_enrollments(parent: Values, info: Info) -> Awaitable[list[Values]]:
-    return info.context.loaders.read("enrollments-of-student", {"studentId": parent["id"]})
-
-
-@student.field("progress")
-def resolve_student_progress(parent: Values, info: Info) -> Awaitable[list[Values]]:
-    return info.context.loaders.read("progress-of-student", {"studentId": parent["id"]})
-
-
-preference = ObjectType("Preference")
-
-
-@preference.field("student")
-def resolve_preference_student(parent: Values, info: Info) -> Awaitable[Values]:
-    missing = f"a preference names student {parent['studentId']}, who does not exist"
-    return _required(_student(info, parent["studentId"]), missing)
-
-
-@preference.field("track")
-def resolve_preference_track(parent: Values, info: Info) -> Awaitable[Values]:
-    missing = f"student {parent['studentId']} prefers track {parent['trackId']}, which does not exist"
-    return _required(_track(info, parent["trackId"]), missing)
-
-
-enrollment = ObjectType("Enrollment")
-
-
-@enrollment.field("course")
-def resolve_enrollment_course(parent: Values, info: Info) -> Awaitable[Values]:
-    missing = f"enrollment {parent['id']} is in course {parent['courseId']}, which does not exist"
-    return _required(_course(info, parent["courseId"]), missing)
-
-
-@enrollment.field("student")
-def resolve_enrollment_student(parent: Values, info: Info) -> Awaitable[Values]:
-    missing = f"enrollment {parent['id']} names student {parent['studentId']}, who does not exist"
-    return _required(_student(info, parent["studentId"]), missing)
+enrollment = _object("Enrollment")
+enrollment.set_field(
+    "course", _parent(_course, "courseId", "enrollment {id} is in course {courseId}, which does not exist")
+)
+enrollment.set_field(
+    "student", _parent(_student, "studentId", "enrollment {id} names student {studentId}, who does not exist")
+)
 
 
 @enrollment.field("progress")
