@@ -18,14 +18,13 @@ from typing import Any
 import pytest
 
 from knight.data.purge import scan_pages
-from knight.dynamodb import from_dynamodb, to_dynamodb
+from knight.dynamodb import from_dynamodb, to_dynamodb, whole_number
 from knight.engine import Engine
 from knight.model import Model
 from knight.search import SearchSettings
 from knight.search.documents import DocumentChange, SearchMapping
 from knight.search.index import SearchIndex
 from knight.stream import SourceSettings, StreamProcessor, StreamRecord, StreamSettings, build_stream_processor
-from knight.stream.aggregate import whole_number
 from knight.stream.records import parse_record
 from knight.stream.shards import ShardReader, list_shards
 

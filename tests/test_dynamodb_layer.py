@@ -15,7 +15,16 @@ from typing import Any, Literal
 import pytest
 from boto3.dynamodb.types import Binary
 
-from knight.dynamodb import Backoff, BatchWriter, batch_get, from_dynamodb, plain, put_request, to_dynamodb
+from knight.dynamodb import (
+    Backoff,
+    BatchWriter,
+    batch_get,
+    from_dynamodb,
+    plain,
+    put_request,
+    to_dynamodb,
+    whole_number,
+)
 from knight.dynamodb import batches as batches_module
 from knight.engine import Engine
 from knight.errors import ThrottledError, ValidationError
@@ -122,6 +131,25 @@ def test_every_type_goes_through_the_engine_and_comes_out_as_one_json(engine: En
 
 def test_plain_is_plain_for_python_values_too() -> None:
     assert plain({"b": bytearray(b"\x01"), "t": (Decimal("1.0"), frozenset({3, 1}))}) == {"b": "AQ==", "t": [1, [1, 3]]}
+
+
+@pytest.mark.parametrize(
+    ("value", "whole"),
+    [
+        (Decimal("3"), 3),
+        (Decimal("3.0"), 3),
+        (7, 7),
+        (3.0, 3),
+        (Decimal("2.5"), None),
+        (True, None),
+        ("3", None),
+        (None, None),
+        (Decimal("NaN"), None),
+        (float("nan"), None),
+    ],
+)
+def test_whole_number_takes_what_dynamodb_reads_back(value: object, whole: int | None) -> None:
+    assert whole_number(value) == whole
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,17 @@ def plain(value: Any) -> Any:
     return value
 
 
+def whole_number(value: Any) -> int | None:
+    """The value as an int when it is a whole number (a Decimal as read, an int or a float; not a bool), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal | float) and value == value and value % 1 == 0:  # noqa: PLR0124 (NaN check)
+        return int(value)
+    return None
+
+
 def _bytes(value: Binary) -> bytes:
     # boto3-stubs declare Binary.__bytes__ as returning str; it returns bytes.
     data: bytes = bytes(value)  # type: ignore[call-overload]

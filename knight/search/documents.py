@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from knight.dynamodb import plain
+from knight.dynamodb import plain, whole_number
 from knight.errors import ModelError
 from knight.model import Entity, Model
 
@@ -97,16 +97,9 @@ def readable_values(entity: Entity, item: Mapping[str, Any]) -> dict[str, Any]:
         bad = {
             name
             for name, spec in entity.fields.items()
-            if spec.type == "int" and name in item and not _whole(item[name])
+            if spec.type == "int" and name in item and whole_number(item[name]) is None
         }
         return entity.values({k: v for k, v in item.items() if k not in bad})
-
-
-def _whole(value: Any) -> bool:
-    try:
-        return not isinstance(value, bool) and int(value) == value
-    except (TypeError, ValueError, ArithmeticError):
-        return False
 
 
 class SearchMapping:

@@ -44,12 +44,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from boto3.dynamodb.conditions import Attr
 
 from knight.access import Pattern, Request, partition_query, table_scan
+from knight.dynamodb import whole_number
 from knight.errors import ModelError, NotFoundError, PoisonRecordError
 from knight.model import Entity, Model
 
@@ -62,17 +62,6 @@ class TargetState:
     revision: int
     has_total: bool
     has_revision: bool
-
-
-def whole_number(value: Any) -> int | None:
-    """The value as an int when it is a whole number (not a bool), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal | float) and value == value and value % 1 == 0:  # noqa: PLR0124 (NaN check)
-        return int(value)
-    return None
 
 
 class XpAggregate:

@@ -17,9 +17,10 @@ from typing import Any
 
 import pandas as pd
 
+from knight.dynamodb import whole_number
 from knight.engine import Engine
 from knight.model import Model
-from knight.stream.aggregate import XpAggregate, whole_number
+from knight.stream.aggregate import XpAggregate
 from knight.stream.dead_letters import DeadLetterQueue
 from knight.stream.records import StreamRecord, parse_record
 from knight.stream.results import BatchResult
