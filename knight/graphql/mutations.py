@@ -6,12 +6,14 @@ first, so that fields selected on its result read what it wrote.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ariadne import MutationType
 
 from knight.errors import AlreadyExistsError
 from knight.graphql.context import Info, RequestContext
+from knight.repositories import Repositories
 
 Values = dict[str, Any]
 Input = dict[str, Any]
@@ -33,25 +35,32 @@ def _whole(number: Any) -> Any:
     return int(number) if isinstance(number, float) and number.is_integer() else number
 
 
-@mutation.field("addTrack")
-async def resolve_add_track(_: None, info: Info, **arguments: Input) -> Values:
-    given = arguments["TrackInput"]
-    context = _writing(info)
-    return await context.call(context.repositories.tracks.add, given["name"])
+def _calling(
+    argument: str, method: Callable[[Repositories], Callable[..., Values]], *fields: str
+) -> Callable[..., Awaitable[Values]]:
+    """A mutation that calls one repository method with the input object's fields, in order."""
+
+    async def resolve(_: None, info: Info, **arguments: Input) -> Values:
+        given = arguments[argument]
+        context = _writing(info)
+        return await context.call(method(context.repositories), *(given[field] for field in fields))
+
+    return resolve
 
 
-@mutation.field("addCourse")
-async def resolve_add_course(_: None, info: Info, **arguments: Input) -> Values:
-    given = arguments["CourseInput"]
-    context = _writing(info)
-    return await context.call(context.repositories.courses.add, given["trackId"], given["name"])
-
-
-@mutation.field("addChapter")
-async def resolve_add_chapter(_: None, info: Info, **arguments: Input) -> Values:
-    given = arguments["ChapterInput"]
-    context = _writing(info)
-    return await context.call(context.repositories.chapters.add, given["courseId"], given["content"])
+mutation.set_field("addTrack", _calling("TrackInput", lambda r: r.tracks.add, "name"))
+mutation.set_field("addCourse", _calling("CourseInput", lambda r: r.courses.add, "trackId", "name"))
+mutation.set_field("addChapter", _calling("ChapterInput", lambda r: r.chapters.add, "courseId", "content"))
+mutation.set_field("addStudent", _calling("StudentInput", lambda r: r.students.add, "firstName", "lastName", "email"))
+mutation.set_field("addPreference", _calling("PreferenceInput", lambda r: r.preferences.add, "studentId", "trackId"))
+mutation.set_field(
+    "removePreference", _calling("PreferenceInput", lambda r: r.preferences.remove, "studentId", "trackId")
+)
+mutation.set_field("addEnrollment", _calling("EnrollmentInput", lambda r: r.enrollments.add, "studentId", "courseId"))
+mutation.set_field(
+    "removeProgress",
+    _calling("ProgressKeyInput", lambda r: r.progress.remove, "studentId", "enrollmentId", "chapterId"),
+)
 
 
 @mutation.field("updateChapter")
@@ -60,35 +69,6 @@ async def resolve_update_chapter(_: None, info: Info, **arguments: Input) -> Val
     context = _writing(info)
     chapters = context.repositories.chapters
     return await context.call(chapters.update, given["id"], given["content"], course_id=given.get("courseId"))
-
-
-@mutation.field("addStudent")
-async def resolve_add_student(_: None, info: Info, **arguments: Input) -> Values:
-    given = arguments["StudentInput"]
-    context = _writing(info)
-    students = context.repositories.students
-    return await context.call(students.add, given["firstName"], given["lastName"], given["email"])
-
-
-@mutation.field("addPreference")
-async def resolve_add_preference(_: None, info: Info, **arguments: Input) -> Values:
-    given = arguments["PreferenceInput"]
-    context = _writing(info)
-    return await context.call(context.repositories.preferences.add, given["studentId"], given["trackId"])
-
-
-@mutation.field("removePreference")
-async def resolve_remove_preference(_: None, info: Info, **arguments: Input) -> Values:
-    given = arguments["PreferenceInput"]
-    context = _writing(info)
-    return await context.call(context.repositories.preferences.remove, given["studentId"], given["trackId"])
-
-
-@mutation.field("addEnrollment")
-async def resolve_add_enrollment(_: None, info: Info, **arguments: Input) -> Values:
-    given = arguments["EnrollmentInput"]
-    context = _writing(info)
-    return await context.call(context.repositories.enrollments.add, given["studentId"], given["courseId"])
 
 
 @mutation.field("removeEnrollment")
@@ -109,11 +89,3 @@ async def resolve_add_progress(_: None, info: Info, **arguments: Input) -> Value
     except AlreadyExistsError:
         # Progress in this chapter of this enrollment was recorded before: this call changes it.
         return await context.call(progress.update, *key, xp=xp, marker=marker)
-
-
-@mutation.field("removeProgress")
-async def resolve_remove_progress(_: None, info: Info, **arguments: Input) -> Values:
-    given = arguments["ProgressKeyInput"]
-    context = _writing(info)
-    key = (given["studentId"], given["enrollmentId"], given["chapterId"])
-    return await context.call(context.repositories.progress.remove, *key)
