@@ -81,10 +81,13 @@ def test_every_code_is_defined_once_in_knight_errors() -> None:
     assert all(entry.meaning and entry.where for entry in catalogue())
 
 
-def test_every_graphql_code_is_in_the_catalogue() -> None:
+def test_the_catalogue_is_the_graphql_codes_and_the_error_classes() -> None:
     constants = vars(knight.graphql.errors).items()
     graphql = {value for name, value in constants if name.isupper() and isinstance(value, str) and value == name}
-    assert graphql - {entry.code for entry in catalogue()} == set()
+    listed = {entry.code for entry in catalogue()}
+    assert graphql - listed == set()
+    # no code in the catalogue that nothing answers with
+    assert listed - graphql - {cls.code for cls in knight.errors.error_classes()} == set()
 
 
 def test_the_readme_table_is_the_catalogue() -> None:
