@@ -2,7 +2,7 @@
 
 from knight.dynamodb.backoff import Backoff
 from knight.dynamodb.batches import BatchWriter, WriteRequest, batch_get, chunks, delete_request, put_request
-from knight.dynamodb.values import from_attribute, from_dynamodb, plain, to_attribute, to_dynamodb, whole_number
+from knight.dynamodb.values import from_dynamodb, plain, to_attribute, to_dynamodb, whole_number
 
 __all__ = [
     "Backoff",
@@ -11,7 +11,6 @@ __all__ = [
     "batch_get",
     "chunks",
     "delete_request",
-    "from_attribute",
     "from_dynamodb",
     "plain",
     "put_request",

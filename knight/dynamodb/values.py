@@ -28,11 +28,6 @@ def to_attribute(value: Any) -> dict[str, Any]:
     return dict(_serializer.serialize(value))
 
 
-def from_attribute(value: Mapping[str, Any]) -> Any:
-    """One DynamoDB attribute value as Python: numbers as Decimal, B as boto3's Binary."""
-    return _deserializer.deserialize(dict(value))  # type: ignore[arg-type]
-
-
 def to_dynamodb(values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """Python values in DynamoDB JSON; ValidationError for a value DynamoDB cannot hold."""
     wire: dict[str, Any] = {}
