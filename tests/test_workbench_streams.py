@@ -12,7 +12,7 @@ from stream_checks import add_student, delete_queue, make_processor, new_id, pro
 
 from knight.dynamodb import to_dynamodb
 from knight.engine import Engine
-from knight.errors import SearchUnavailableError
+from knight.errors import NotFoundError, SearchUnavailableError
 from knight.model import Model
 from knight.search import SearchDocument, SearchIndex, SqliteSearchIndex
 from knight.stream import BatchResult, RecordFailure, StreamRecord, parse_record
@@ -144,7 +144,7 @@ def test_stream_helpers_on_a_live_stream(engine: Engine, model: Model, table: st
         (letter,) = dead_letter_table(processor.dead_letters).to_dict("records")
         assert (letter["consumer"], letter["records"], letter["code"]) == ("xp", 1, "STREAM_TARGET_MISSING")
         assert letter["keys"] == [ghost_key]
-        with pytest.raises(ValueError, match="no consumer 'search'"):
+        with pytest.raises(NotFoundError, match="no consumer 'search'"):
             watch_batches(processor.runner, "search")
     finally:
         processor.close()

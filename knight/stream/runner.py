@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from knight.errors import KnightError, RecordsTrimmedError, RecordTooOldError
+from knight.errors import KnightError, RecordsTrimmedError, RecordTooOldError, ValidationError
 from knight.stream.checkpoints import CheckpointStore, ShardCheckpoint
 from knight.stream.dead_letters import (
     RECORD_TOO_OLD,
@@ -120,7 +120,7 @@ class StreamRunner:
     ) -> None:
         names = [consumer.name for consumer in consumers]
         if len(set(names)) != len(names):
-            raise ValueError(f"consumer names must differ: {names}")
+            raise ValidationError(f"consumer names must differ: {names}")
         self.streams = streams
         self.stream_arn = stream_arn
         self.table = table

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from knight.errors import ValidationError
+
 
 @dataclass(frozen=True)
 class SourceSettings:
@@ -30,11 +32,11 @@ class SourceSettings:
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= 10_000:
-            raise ValueError("batch_size must be between 1 and 10000")
+            raise ValidationError("batch_size must be between 1 and 10000")
         if self.batching_window < 0 or self.poll_interval <= 0 or self.retry_delay < 0:
-            raise ValueError("batching_window and retry_delay must be >= 0, poll_interval > 0")
+            raise ValidationError("batching_window and retry_delay must be >= 0, poll_interval > 0")
         if self.max_retries is not None and self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0 (or None for no limit)")
+            raise ValidationError("max_retries must be >= 0 (or None for no limit)")
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.max_retry_delay, self.retry_delay * 2.0 ** max(0, attempt - 1)))

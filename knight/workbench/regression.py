@@ -19,6 +19,7 @@ import pandas as pd
 
 from knight.access import Catalog, Cost, Pattern
 from knight.data.seed import SeedData
+from knight.errors import EngineError, RefusedError, ValidationError
 from knight.workbench.lab import Lab
 
 JUDGED = ("requests", "consumedCapacity", "itemsEvaluated")
@@ -70,7 +71,7 @@ def sample_arguments(pattern: Pattern, seed: SeedData) -> dict[str, object]:
 def measure(name: str, operation: Callable[[], Cost], repeats: int) -> Measurement:
     """Run ``operation`` ``repeats`` times; keep the last run's counters and every run's time."""
     if repeats < 1:
-        raise ValueError("repeats must be 1 or more")
+        raise ValidationError(f"repeats must be 1 or more, got {repeats}")
     times: list[float] = []
     cost = Cost()
     for _ in range(repeats):
@@ -92,7 +93,7 @@ def measure(name: str, operation: Callable[[], Cost], repeats: int) -> Measureme
 def measure_patterns(lab: Lab, repeats: int) -> list[Measurement]:
     """Every access pattern of the model, with arguments from the lab's seed."""
     if lab.seed is None:
-        raise ValueError("the lab has no seed data to take arguments from")
+        raise RefusedError("the lab has no seed data to take arguments from: open it with seed=True")
     seed = lab.seed
     results = []
     for pattern in Catalog(lab.model):
@@ -115,7 +116,7 @@ def measure_explore_db(lab: Lab, repeats: int) -> Measurement:
     def run() -> Cost:
         response = executor.run(EXPLORE_DB)
         if "errors" in response:
-            raise RuntimeError(f"exploreDb failed: {response['errors']}")
+            raise EngineError(f"exploreDb failed: {response['errors']}")
         report = response["extensions"]["dynamodb"]
         return Cost(
             requests=report["requests"],

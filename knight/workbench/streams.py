@@ -19,6 +19,7 @@ import pandas as pd
 
 from knight.dynamodb import whole_number
 from knight.engine import Engine
+from knight.errors import NotFoundError
 from knight.model import Model
 from knight.stream.aggregate import XpAggregate
 from knight.stream.dead_letters import DeadLetterQueue
@@ -194,7 +195,7 @@ def watch_batches(runner: StreamRunner, consumer: str = "xp") -> BatchLog:
     found = [c for c in runner.consumers if c.name == consumer]
     if not found:
         names = ", ".join(c.name for c in runner.consumers)
-        raise ValueError(f"the runner has no consumer {consumer!r}; it has {names}")
+        raise NotFoundError(f"the runner has no consumer {consumer!r}; it has {names}")
     chosen = found[0]
     original = chosen.handler
     log = BatchLog(original)
