@@ -126,25 +126,17 @@ class Pattern(AccessPattern):
         limit: int | None = None,
         cursor: str | None = None,
         consistent: bool = False,
+        as_stored: bool = False,
     ) -> Request:
-        """The exact request, built from checked values; nothing is sent."""
-        return self.request_as_stored(table, self.arguments(values), limit=limit, cursor=cursor, consistent=consistent)
+        """The exact request, built from checked values; nothing is sent.
 
-    def request_as_stored(
-        self,
-        table: str,
-        values: Mapping[str, object],
-        *,
-        limit: int | None = None,
-        cursor: str | None = None,
-        consistent: bool = False,
-    ) -> Request:
-        """The request for values taken as they are, such as values read back from a stored key.
-
-        A key another writer made need not follow the field types (an id in
-        capitals): checking would change the value, and the request would read
-        another partition than the one the key names.
+        ``as_stored`` takes the values as they are, such as values read back
+        from a stored key: a key another writer made need not follow the field
+        types (an id in capitals), checking would change the value, and the
+        request would read another partition than the one the key names.
         """
+        if not as_stored:
+            values = self.arguments(values)
         if consistent and not self.index.is_table:
             raise ValidationError(
                 f"pattern {self.number} reads {self.index.name}, and a global secondary index "

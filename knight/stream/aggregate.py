@@ -264,7 +264,9 @@ class XpAggregate:
         """Every source item of a target, strongly consistent: the model's access pattern for them."""
         values = self.key_values(self.target, target_key) or {}
         # The id as the key holds it: the progress items sit under the very same text.
-        return self.sources.request_as_stored(table, {self.source_link: values[self.target_link]}, consistent=True)
+        return self.sources.request(
+            table, {self.source_link: values[self.target_link]}, consistent=True, as_stored=True
+        )
 
     def targets_scan(self, table: str) -> Request:
         """Every target item of the table (a replay with nothing else to go on reads them all)."""
