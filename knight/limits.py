@@ -69,7 +69,7 @@ def check_item(item: Mapping[str, Any], keys: Sequence[KeyRule], where: str = ""
         if rule.name in item:
             _check_key(item[rule.name], rule, where)
         elif rule.required:
-            raise ValidationError(f"{_at(where, rule.name)}: the table's key attribute is missing")
+            raise ValidationError(f"{located(where, rule.name)}: the table's key attribute is missing")
     size = item_bytes(item, where)
     if size > ITEM_BYTES:
         raise ValidationError(f"{where or 'the item'}: {size:,} bytes; DynamoDB stores items of at most {ITEM_BYTES:,}")
@@ -78,15 +78,15 @@ def check_item(item: Mapping[str, Any], keys: Sequence[KeyRule], where: str = ""
 
 def item_bytes(item: Mapping[str, Any], where: str = "") -> int:
     """The size DynamoDB counts for an item (DynamoDB JSON): UTF-8 names plus values."""
-    return sum(_check_name(name, where) + check_value(value, _at(where, name)) for name, value in item.items())
+    return sum(_check_name(name, where) + check_value(value, located(where, name)) for name, value in item.items())
 
 
 def check_values(values: Mapping[str, Any], where: str = "") -> None:
     """Check values an update sets (DynamoDB JSON): each must be a value DynamoDB can hold."""
     for name, value in values.items():
-        size = check_value(value, _at(where, name))
+        size = check_value(value, located(where, name))
         if size > ITEM_BYTES:
-            raise ValidationError(f"{_at(where, name)}: {size:,} bytes; an item holds at most {ITEM_BYTES:,}")
+            raise ValidationError(f"{located(where, name)}: {size:,} bytes; an item holds at most {ITEM_BYTES:,}")
 
 
 def check_value(value: Any, where: str, depth: int = 0) -> int:
@@ -124,7 +124,7 @@ def check_value(value: Any, where: str, depth: int = 0) -> int:
 
 
 def _check_key(value: Any, rule: KeyRule, where: str) -> None:
-    at = _at(where, rule.name)
+    at = located(where, rule.name)
     if not isinstance(value, Mapping) or set(value) != {"S"} or not isinstance(value["S"], str):
         raise ValidationError(f'{at}: a key attribute is a string ({{"S": ...}}), not {value!r:.60}')
     size = _string(value["S"], at)
@@ -199,7 +199,8 @@ def _set(kind: str, body: Any, where: str) -> int:
     return 3 + sum(size + 1 for size in sizes)
 
 
-def _at(where: str, name: str) -> str:
+def located(where: str, name: str) -> str:
+    """``where: name`` for a message, or just ``name`` when nothing says where."""
     return f"{where}: {name}" if where else name
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
 from knight.errors import ValidationError
-from knight.limits import number_range
+from knight.limits import located, number_range
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -35,9 +35,9 @@ def to_dynamodb(values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
         try:
             wire[name] = _serializer.serialize(value)
         except decimal.DecimalException:
-            raise ValidationError(f"{_at(where, name)}: {value!r} {number_range()}") from None
+            raise ValidationError(f"{located(where, name)}: {value!r} {number_range()}") from None
         except TypeError as exc:
-            raise ValidationError(f"{_at(where, name)}: {exc}") from None
+            raise ValidationError(f"{located(where, name)}: {exc}") from None
     return wire
 
 
@@ -91,7 +91,3 @@ def _bytes(value: Binary) -> bytes:
 
 def _base64(data: bytes | bytearray) -> str:
     return base64.b64encode(bytes(data)).decode("ascii")
-
-
-def _at(where: str, name: str) -> str:
-    return f"{where}: {name}" if where else name

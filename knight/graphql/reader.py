@@ -13,6 +13,7 @@ from knight.access import partition_query
 from knight.dynamodb import batch_get, from_dynamodb
 from knight.dynamodb.batches import GET_KEYS
 from knight.engine import Engine
+from knight.errors import ValidationError
 from knight.failures import engine_errors
 from knight.graphql.scopes import Source
 from knight.model import Model
@@ -45,6 +46,6 @@ class Reader:
         Keys of items that do not exist simply return nothing.
         """
         if len(keys) > GET_KEYS:
-            raise ValueError(f"BatchGetItem takes at most {GET_KEYS} keys, got {len(keys)}")
+            raise ValidationError(f"BatchGetItem takes at most {GET_KEYS} keys, got {len(keys)}")
         with engine_errors(self.engine, self.table):
             return batch_get(self.engine.dynamodb(), self.table, keys, report_capacity=True)
