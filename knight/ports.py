@@ -37,7 +37,9 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP said out loud: asyncio turns Nagle off (TCP_NODELAY) only on accepted sockets whose proto
+    # is IPPROTO_TCP, and with Nagle on a keep-alive response's second write waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     # A port in TIME_WAIT after a server stopped counts as free: a restart takes it again.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

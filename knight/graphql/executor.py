@@ -16,12 +16,9 @@ from inspect import isawaitable
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     ExecutionResult,
-    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
-    OperationDefinitionNode,
     OperationType,
     execute,
     get_operation_ast,
@@ -31,10 +28,12 @@ from graphql import (
 )
 from graphql.validation import ASTValidationRule
 
+from knight.access import Catalog
 from knight.engine import Engine
 from knight.errors import OverloadedError, ValidationError
 from knight.graphql.admission import Admission
 from knight.graphql.context import RequestContext, call_in_pool
+from knight.graphql.documents import Documents, Prepared
 from knight.graphql.errors import (
     BAD_REQUEST,
     BAD_USER_INPUT,
@@ -47,7 +46,7 @@ from knight.graphql.errors import (
     format_error,
     request_error,
 )
-from knight.graphql.limits import limit_rules, measure
+from knight.graphql.limits import limit_rules, measure_document
 from knight.graphql.loaders import Loaders
 from knight.graphql.meter import DynamoDBMeter, install
 from knight.graphql.reader import Reader
@@ -88,6 +87,7 @@ class Executor:
         self.repositories = Repositories(engine, self.model, self.table)
         self.search_index = search_index
         self.reader = Reader(engine, self.model, self.table)
+        self._catalog = Catalog(self.model)
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="knight-graphql")
         # Cheap operations' calls do not queue behind a costly one's many (boto3 pools ten connections).
         self.cheap_pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="knight-graphql-cheap")
@@ -95,6 +95,10 @@ class Executor:
         self.admission = Admission(s.max_concurrent, s.cost_budget, s.cheap_cost, s.queue_seconds)
         self._pointer_version = pointer_version(self.model)
         self._rules: tuple[type[ASTValidationRule], ...] = (*specified_rules, *limit_rules(self.settings))
+        self._metered: object = None
+        """The DynamoDB client the meter's hook was last installed on."""
+        self.documents = Documents(self._prepare)
+        """Each query text parsed, validated and measured once (bounded; see knight.graphql.documents)."""
 
     async def execute(
         self,
@@ -110,8 +114,11 @@ class Executor:
         ``read_only`` refuses mutations (an HTTP GET must not write). Under an
         ``idempotency_key`` a mutation sent again within 10 minutes writes nothing twice.
         """
-        # Idempotent, and cheap: the engine may have made a new client since the last request.
-        install(self.engine.dynamodb())
+        # The engine may have made a new client since the last request; registering costs a signature check.
+        client = self.engine.dynamodb()
+        if client is not self._metered:
+            install(client)
+            self._metered = client
         meter = DynamoDBMeter()
         try:
             writes = WriteScope(idempotency_key)
@@ -177,20 +184,16 @@ class Executor:
         problem = _request_problem(query, variables, operation_name)
         if problem is not None:
             return {"errors": [request_error(problem, BAD_REQUEST)]}
-        try:
-            document = parse(query, max_tokens=self.settings.max_tokens, max_source_length=self.settings.max_body_bytes)
-        except GraphQLError as error:
-            # graphql-core words its own limits "... contains more than N tokens/code points".
-            code = QUERY_TOO_LARGE if "contains more than" in error.message else GRAPHQL_PARSE_FAILED
-            return {"errors": [self._format(error, code)]}
-        errors = validate(self.schema, document, self._rules)
-        if errors:
-            return {"errors": [self._format(error, GRAPHQL_VALIDATION_FAILED) for error in errors]}
+        prepared = self.documents.get(query)
+        document = prepared.document
+        if document is None or prepared.errors:
+            return {"errors": [self._format(error, prepared.code) for error in prepared.errors]}
         operation = get_operation_ast(document, operation_name)
         if read_only and operation is not None and operation.operation != OperationType.QUERY:
             message = f"a {operation.operation.value} cannot be sent with GET; POST it"
             return {"errors": [request_error(message, METHOD_NOT_ALLOWED)]}
-        cost = self._cost(document, operation)
+        # No operation: execution reports the missing one itself.
+        cost = 0 if operation is None else prepared.cost(operation)
         try:
             async with self.admission.admitted(cost):
                 context = self._context(self.cheap_pool if self.admission.is_cheap(cost) else self.pool)
@@ -210,14 +213,22 @@ class Executor:
         assert isinstance(result, ExecutionResult)
         return self._response(result)
 
-    def _cost(self, document: DocumentNode, operation: OperationDefinitionNode | None) -> int:
-        if operation is None:
-            return 0  # execution reports the missing operation itself
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        return measure(self.schema, operation, fragments, self.settings.list_size).cost
+    def _prepare(self, query: str) -> Prepared:
+        """Parse, validate and measure one query text (``documents`` keeps the result for the next request)."""
+        try:
+            document = parse(query, max_tokens=self.settings.max_tokens, max_source_length=self.settings.max_body_bytes)
+        except GraphQLError as error:
+            # graphql-core words its own limits "... contains more than N tokens/code points".
+            code = QUERY_TOO_LARGE if "contains more than" in error.message else GRAPHQL_PARSE_FAILED
+            return Prepared(None, (error,), code)
+        errors = validate(self.schema, document, self._rules)
+        if errors:
+            return Prepared(document, tuple(errors), GRAPHQL_VALIDATION_FAILED)
+        measures = measure_document(self.schema, document, self.settings.list_size)
+        return Prepared(document, costs={name: found.cost for name, found in measures.items()})
 
     def _context(self, pool: concurrent.futures.ThreadPoolExecutor) -> RequestContext:
-        loaders = Loaders(self.model, self.reader, functools.partial(call_in_pool, pool))
+        loaders = Loaders(self.model, self.reader, functools.partial(call_in_pool, pool), self._catalog)
         return RequestContext(loaders, self.repositories, pool, self._pointer_version, self.search_index)
 
     def _response(self, result: ExecutionResult) -> Response:

@@ -37,10 +37,11 @@ Need = tuple[str, Mapping[str, object]]
 class Loaders:
     """The reads of one GraphQL request; create one per request, inside its event loop."""
 
-    def __init__(self, model: Model, reader: Reader, call: Call) -> None:
+    def __init__(self, model: Model, reader: Reader, call: Call, catalog: Catalog | None = None) -> None:
         self.model = model
         self.reader = reader
-        self.catalog = Catalog(model)
+        # A catalog never changes: an executor builds one and shares it with every request's loaders.
+        self.catalog = catalog or Catalog(model)
         self._call = call
         self._partitions: DataLoader[Source, list[Item]] = DataLoader(self._load_batch)
         # Every read asked for or made: ranges by (index, partition), single keys by (index, partition, sort).
