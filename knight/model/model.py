@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,8 +166,9 @@ class AccessPattern:
     filter_not_exists: str | None = None
     order_by: str | None = None
 
-    @property
+    @functools.cached_property
     def params(self) -> tuple[str, ...]:
+        # Cached (a frozen pattern's parameters never change): every read a resolver queues checks them.
         names = list(self.partition.fields)
         if self.sort is not None:
             names += [f for f in self.sort.template.fields if f not in names]

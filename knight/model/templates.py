@@ -59,6 +59,8 @@ class KeyTemplate:
             raise TemplateError("a key template cannot be empty")
         self.parts: tuple[str | Placeholder, ...] = tuple(parts)
         self._placeholders = [p for p in parts if isinstance(p, Placeholder)]
+        # Worked out once: reading a GraphQL answer asks for the fields of each item's templates.
+        self._fields = tuple(dict.fromkeys(p.field for p in self._placeholders))
         self._regex = re.compile(
             "".join("(.+?)" if isinstance(p, Placeholder) else re.escape(p) for p in parts) + r"\Z",
             re.DOTALL,
@@ -67,11 +69,7 @@ class KeyTemplate:
     @property
     def fields(self) -> tuple[str, ...]:
         """Field names in order of appearance, without repeats."""
-        seen: dict[str, None] = {}
-        for part in self.parts:
-            if isinstance(part, Placeholder):
-                seen.setdefault(part.field)
-        return tuple(seen)
+        return self._fields
 
     @property
     def literal_prefix(self) -> str:
