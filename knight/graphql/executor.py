@@ -128,9 +128,9 @@ class Executor:
         try:
             with meter.active():
                 try:
-                    response = await asyncio.wait_for(
-                        self._run(query, variables, operation_name, read_only), self.settings.timeout_seconds
-                    )
+                    # asyncio.timeout, not wait_for: the operation runs in this task, without one more of its own.
+                    async with asyncio.timeout(self.settings.timeout_seconds):
+                        response = await self._run(query, variables, operation_name, read_only)
                 except TimeoutError:
                     response = {"errors": [self._timed_out(writes.close())]}
         finally:
