@@ -104,7 +104,6 @@ PROGRESS_MUTATION = (
     "mutation($p: ProgressInput!) { addProgress(ProgressInput: $p) { studentId chapterId enrollmentId xp marker } }"
 )
 IDS_QUERY = "{ getTracks { courses { id chapters { id } enrollments { id studentId } } } }"
-LAG_QUERY = "query($id: String!) { getStudent(id: $id) { xp } }"
 
 
 def verdict(met: bool) -> str:
@@ -488,7 +487,13 @@ def goal_explore(bench: Bench, runs: int, profile: bool) -> None:
     print(f"  (b) exploreDb over HTTP, end to end:               median {b:.1f} ms "
           f"(min {min(b_runs):.1f}, max {max(b_runs):.1f})")  # fmt: skip
     note = "" if bench.judged else "(embedded engine: not the judged figure)"
-    goal_line("goal 1: median(b) / median(a)", f"{b / a:.2f}", f"<= {EXPLORE_RATIO_TARGET}", b / a <= 0.5, note)
+    goal_line(
+        "goal 1: median(b) / median(a)",
+        f"{b / a:.2f}",
+        f"<= {EXPLORE_RATIO_TARGET}",
+        b / a <= EXPLORE_RATIO_TARGET,
+        note,
+    )
 
     print("  critical path: the requests in dependent levels, each level's slowest (median of its runs)")
     levels: dict[str, list[float]] = {}
