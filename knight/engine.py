@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from urllib.parse import urlparse
 import boto3
 from botocore.config import Config
 
+from knight.embedded.process import EngineProcess
 from knight.errors import EngineError, RefusedError
 from knight.ports import listening_socket
 from knight.settings import truthy
@@ -63,10 +65,12 @@ def aws_opt_in(env: Mapping[str, str] | None = None) -> bool:
 class EmbeddedServer:
     """A moto server serving DynamoDB, DynamoDB Streams and SQS from a thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, sock: socket.socket | None = None) -> None:
         self.host = host
         self.requested_port = port
         self.port: int | None = None
+        self._sock = sock
+        """A listening socket to serve on instead of binding one (the engine's own process gets it)."""
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -80,13 +84,13 @@ class EmbeddedServer:
         # Imported here: moto is heavy, and endpoint users never need it.
         from moto.server import (  # type: ignore[attr-defined]
             DomainDispatcherApplication,
-            MotoRequestHandler,
             create_backend_app,
         )
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         from knight.embedded import install
+        from knight.embedded.connections import KeepAliveHandler
         from knight.embedded.serialized import SerializedDynamoDB
 
         # moto, made to behave like DynamoDB where knight depends on it (see knight.embedded).
@@ -94,11 +98,12 @@ class EmbeddedServer:
         app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
 
         # werkzeug reports a taken port by printing and exiting; given a bound socket, it only serves.
-        sock = listening_socket(self.host, self.requested_port, "the embedded engine", any_if_taken=True)
+        sock = self._sock or listening_socket(self.host, self.requested_port, "the embedded engine", any_if_taken=True)
+        self._sock = None
         try:
             port = int(sock.getsockname()[1])
             self._server = make_server(
-                self.host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno()
+                self.host, port, app, threaded=True, request_handler=KeepAliveHandler, fd=sock.fileno()
             )
         finally:
             sock.close()  # werkzeug serves a duplicate of it
@@ -129,7 +134,7 @@ class Engine:
     region: str
     urls: dict[str, str] = field(default_factory=dict)
     session: boto3.Session = field(default_factory=boto3.Session)
-    server: EmbeddedServer | None = None
+    server: EmbeddedServer | EngineProcess | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -139,8 +144,10 @@ class Engine:
         allow_aws: bool = False,
         port: int = DEFAULT_PORT,
         env: Mapping[str, str] | None = None,
+        own_process: bool = False,
     ) -> Engine:
-        """Resolve endpoints exactly as boto3 does; start the embedded engine when there are none."""
+        """Resolve endpoints exactly as boto3 does; start the embedded engine when there are none
+        (in a child process of its own with ``own_process``)."""
         allow_aws = allow_aws or aws_opt_in(env)
         session = boto3.Session()
         region = session.region_name or DEFAULT_REGION
@@ -165,12 +172,15 @@ class Engine:
                     "configure a profile or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
                 )
             return cls("aws", region, {}, session)
-        return cls.embedded(port=port, region=region)
+        return cls.embedded(port=port, region=region, own_process=own_process)
 
     @classmethod
-    def embedded(cls, *, port: int = DEFAULT_PORT, region: str = DEFAULT_REGION) -> Engine:
-        """Start a moto server on 127.0.0.1 (``port`` when free, any free port otherwise)."""
-        server = EmbeddedServer(port=port)
+    def embedded(cls, *, port: int = DEFAULT_PORT, region: str = DEFAULT_REGION, own_process: bool = False) -> Engine:
+        """Start a moto server on 127.0.0.1 (``port`` when free, any free port otherwise): in a thread
+        of this process, or with ``own_process`` in a child process that ends with this one."""
+        server: EmbeddedServer | EngineProcess = (
+            EngineProcess("127.0.0.1", port) if own_process else EmbeddedServer(port=port)
+        )
         try:
             url = server.start()
         except OSError as exc:

@@ -8,6 +8,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -297,6 +298,76 @@ def test_up_starts_a_seeded_engine_and_stops_on_ctrl_c(model: Model, tmp_path: P
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still running (Linux's /proc)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not: it is only waiting for a parent to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _serves(url: str) -> bool:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+def _up_with_its_engine(tmp_path: Path) -> tuple[subprocess.Popen[str], int, str]:
+    """`knight up` (no seed, no stream), the pid of its engine's process and the engine's URL."""
+    env = clean_environment()
+    env["KNIGHT_STATE_DIR"] = str(tmp_path / "state")
+    process = subprocess.Popen(
+        [*KNIGHT, "up", "--port", "0", "--graphql-port", "0", "--no-seed", "--no-stream"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    output = _read_until(process, "Press Ctrl-C to stop.")
+    url = _found(r"AWS_ENDPOINT_URL=(\S+)", output)
+    engines = [c for c in _children(process.pid) if "knight.embedded.process" in Path(f"/proc/{c}/cmdline").read_text()]
+    assert len(engines) == 1, f"the embedded engine is not one child process of `knight up`: {engines}"
+    assert _serves(url)
+    return process, engines[0], url
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux's /proc")
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_up_stops_its_engine_process_with_itself(tmp_path: Path, stop: signal.Signals) -> None:
+    process, engine, url = _up_with_its_engine(tmp_path)
+    try:
+        process.send_signal(stop)
+        assert process.wait(timeout=30) == 0
+        assert not _running(engine), "the engine's process outlived `knight up`"
+        assert not _serves(url)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux's /proc")
+def test_a_killed_up_leaves_no_engine_process_behind(tmp_path: Path) -> None:
+    process, engine, url = _up_with_its_engine(tmp_path)
+    try:
+        process.kill()  # no handler runs: the engine must notice by itself
+        process.wait()
+        deadline = time.monotonic() + 30
+        while _running(engine):
+            assert time.monotonic() < deadline, "the engine's process outlived a killed `knight up`"
+            time.sleep(0.1)
+        assert not _serves(url)
+    finally:
+        if _running(engine):
+            os.kill(engine, signal.SIGKILL)
 
 
 def test_up_on_a_configured_endpoint_starts_nothing(

@@ -32,10 +32,11 @@ class Context:
         """--table (or KNIGHT_TABLE) when given, even empty, else the model's; checked against DynamoDB's rule."""
         return check_table_name(self.model.table_name if self.table_override is None else self.table_override)
 
-    def engine(self, *, announce: bool = True) -> Engine:
-        """The engine, started on first use and closed when the command ends."""
+    def engine(self, *, announce: bool = True, own_process: bool = False) -> Engine:
+        """The engine, started on first use and closed when the command ends (an embedded one in a
+        child process of its own with ``own_process``)."""
         if self._engine is None:
-            self._engine = Engine.from_environment(allow_aws=self.allow_aws, port=self.port)
+            self._engine = Engine.from_environment(allow_aws=self.allow_aws, port=self.port, own_process=own_process)
             click.get_current_context().call_on_close(self._engine.close)
             if announce and self._engine.kind == "embedded":
                 click.echo(

@@ -56,7 +56,8 @@ def up(
     server: GraphQLServer | None = None
     with until_stopped() as stop:
         try:
-            engine = ctx.engine(announce=False)
+            # Its own process: moto's CPU then does not take the interpreter lock from the API and the stream.
+            engine = ctx.engine(announce=False, own_process=True)
             info, created = create_table(engine, ctx.model, ctx.table)
             seeded = ""
             if not no_seed and is_empty(engine, ctx.table):

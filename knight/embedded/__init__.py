@@ -6,6 +6,8 @@ knight, one module here fixes one difference, and its tests show moto's own
 behaviour beside the fix, so the layer can shrink when moto changes:
 
 - ``serialized``: requests one at a time (DynamoDB's atomicity and isolation);
+- ``dispatch``: a request finds its handler without moto's search of its own package;
+- ``connections``: connections kept open between requests (werkzeug closes each one);
 - ``writes``: transactions that check before they write and cost what they touch,
   UpdateItem made whole, ClientRequestToken honoured;
 - ``streams``: no record for a write that changes nothing, retention, iterator expiry;
@@ -53,8 +55,9 @@ def _apply() -> None:
             f"the embedded engine is tested with moto {low[0]}.{low[1]}.x; this is moto {shown}: "
             f"pip install 'moto[server,dynamodb,sqs]>={low[0]}.{low[1]},<{high[0]}.{high[1]}'"
         )
-    from knight.embedded import instances, partitions, responses, streams, writes
+    from knight.embedded import dispatch, instances, partitions, responses, streams, writes
 
+    dispatch.install()
     instances.install()
     partitions.install()
     responses.install()
