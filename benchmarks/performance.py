@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import copy
 import cProfile
+import faulthandler
 import http.client
 import itertools
 import json
@@ -122,8 +123,14 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples) if samples else math.nan
 
 
+SUMMARY: list[str] = []
+"""Every goal's line, printed again at the end."""
+
+
 def goal_line(label: str, figure: str, target: str, met: bool, note: str = "") -> None:
-    print(f"  {label:<44} {figure:>16}   target {target:<12} {verdict(met)}{'  ' + note if note else ''}")
+    line = f"  {label:<44} {figure:>16}   target {target:<12} {verdict(met)}{'  ' + note if note else ''}"
+    SUMMARY.append(line)
+    print(line)
 
 
 # --- HTTP: one keep-alive connection per client thread -------------------------------------------
@@ -980,6 +987,19 @@ def goal_load(scale: int, seconds: float, clients: int, settle: float) -> None:
               last <= MEMORY_FLAT_FACTOR * warm)  # fmt: skip
 
 
+def watchdog(seconds: float) -> None:
+    """After ``seconds``, show where every thread is and interrupt the main thread, which cleans up."""
+
+    def expire() -> None:
+        print(f"\nthe benchmark ran over --timeout {seconds:g} s; where each thread was:", flush=True)
+        faulthandler.dump_traceback(sys.stdout, all_threads=True)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--goal", choices=["explore", "single", "load", "counts", "all"], default="all")
@@ -992,6 +1012,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1, help="seed scale (issue: 1)")
     parser.add_argument("--settle", type=float, default=120, help="seconds to wait for exact xp after the load")
     parser.add_argument("--no-profile", action="store_true", help="skip goal 1's cProfile")
+    parser.add_argument("--timeout", type=float, default=1800, help="stop (and clean up) after this many seconds")
     args = parser.parse_args()
     if min(args.runs, args.single_runs, args.clients, args.scale) < 1 or args.seconds <= 0:
         parser.error("--runs, --single-runs, --clients and --scale must be at least 1, --seconds above 0")
@@ -1000,6 +1021,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"benchmarks/performance.py --goal {args.goal}: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{cores} cores, load average {load:.2f}")  # fmt: skip
+    watchdog(args.timeout)
     if load > cores / 2:
         print("NOTE: the machine is busy with other work; the times below are slower than on a quiet machine")
     try:
@@ -1013,6 +1035,9 @@ def main() -> None:
                     goal_counts(bench)
         if args.goal in ("load", "all"):
             goal_load(args.scale, args.seconds, args.clients, args.settle)
+        if args.goal == "all":
+            print("\nSummary:")
+            print("\n".join(SUMMARY))
     except KeyboardInterrupt:
         print("interrupted; cleaned up")
         sys.exit(2)
