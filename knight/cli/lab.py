@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,4 +34,8 @@ def lab(no_browser: bool, port: int) -> None:
     if os.geteuid() == 0:
         # Containers run as root, and Jupyter refuses root unless told; it still listens on loopback only.
         command.append("--allow-root")
-    raise SystemExit(subprocess.call(command))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # JupyterLab takes this process's place, so a signal to `knight lab` (Ctrl-C, a terminate)
+    # reaches it: a child left behind would keep serving after `knight lab` was stopped.
+    os.execv(sys.executable, command)
