@@ -68,6 +68,7 @@ import boto3
 from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from xp_totals import xp_mismatches
 
 from knight.data.seed import SeedData, seed_table
 from knight.dynamodb import from_dynamodb
@@ -666,18 +667,6 @@ def scan_items(up: Up) -> list[Values]:
         return items
     finally:
         client.close()
-
-
-def xp_mismatches(items: list[Values]) -> tuple[int, int]:
-    """(students whose xp is not the sum of their progress xp, students)."""
-    progress: dict[str, float] = {}
-    for item in items:
-        if item.get("entityType") == "progress":
-            student = str(item["pk"]).removeprefix("s#")
-            progress[student] = progress.get(student, 0) + float(item["xp"])
-    students = [i for i in items if i.get("entityType") == "student"]
-    wrong = sum(1 for s in students if float(s.get("xp", 0)) != progress.get(str(s["pk"]).removeprefix("s#"), 0.0))
-    return wrong, len(students)
 
 
 def wait_consistent(up: Up, timeout: float) -> tuple[int, int, float]:
