@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 import boto3
 from botocore.config import Config
 
+from knight.dynamodb import parsing
 from knight.embedded.process import EngineProcess
 from knight.errors import EngineError, RefusedError
 from knight.ports import listening_socket
@@ -133,7 +134,7 @@ class Engine:
     kind: EngineKind
     region: str
     urls: dict[str, str] = field(default_factory=dict)
-    session: boto3.Session = field(default_factory=boto3.Session)
+    session: boto3.Session = field(default_factory=parsing.session)
     server: EmbeddedServer | EngineProcess | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -149,7 +150,7 @@ class Engine:
         """Resolve endpoints exactly as boto3 does; start the embedded engine when there are none
         (in a child process of its own with ``own_process``)."""
         allow_aws = allow_aws or aws_opt_in(env)
-        session = boto3.Session()
+        session = parsing.session()
         region = session.region_name or DEFAULT_REGION
         resolved = {service: _resolved_url(session, service, region) for service in SERVICES}
         configured = {s: u for s, u in resolved.items() if not _is_aws(u)}
@@ -185,7 +186,7 @@ class Engine:
             url = server.start()
         except OSError as exc:
             raise EngineError(f"cannot start the embedded engine: {exc.strerror}") from None
-        session = boto3.Session(region_name=region, **LOCAL_CREDENTIALS)  # type: ignore[arg-type]
+        session = parsing.session(region_name=region, **LOCAL_CREDENTIALS)
         return cls("embedded", region, {s: url for s in SERVICES}, session, server)
 
     @property
