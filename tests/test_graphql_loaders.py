@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -67,13 +68,40 @@ def test_an_answer_picked_from_the_whole_partition_is_the_patterns_own(
     assert picked == own if access.order_by else canonical(picked) == canonical(own)
 
 
+async def _settled(found: Any) -> Any:
+    return await found if inspect.isawaitable(found) else found
+
+
 def _read_tracks(engine: Engine, model: Model, table: str, ids: list[str]) -> list[Any]:
     async def read() -> list[Any]:
         with ThreadPoolExecutor(4) as pool:
             loaders = Loaders(model, Reader(engine, model, table), functools.partial(call_in_pool, pool))
-            return list(await asyncio.gather(*(loaders.read_one("track-by-id", {"id": i}) for i in ids)))
+            return list(await asyncio.gather(*(_settled(loaders.read_one("track-by-id", {"id": i})) for i in ids)))
 
     return asyncio.run(read())
+
+
+def test_a_read_a_finished_read_covers_is_answered_at_once(engine: Engine, model: Model, seeded: str) -> None:
+    """A value, not an awaitable: graphql-core completes it without a coroutine or a task."""
+    ids = [str(t["id"]) for t in SEEDED.of("track")]
+
+    async def read() -> tuple[Any, list[Any], Any]:
+        with ThreadPoolExecutor(2) as pool:
+            loaders = Loaders(model, Reader(engine, model, seeded), functools.partial(call_in_pool, pool))
+            pending = loaders.read("all-tracks", {})
+            assert inspect.isawaitable(pending)
+            tracks = await pending
+            calls = DynamoDBCalls(engine)
+            with calls.counting():
+                at_once = [loaders.read_one("track-by-id", {"id": i}) for i in ids]
+                again = loaders.read("all-tracks", {})
+            assert calls.calls == []
+            return tracks, at_once, again
+
+    tracks, at_once, again = asyncio.run(read())
+    assert all(isinstance(one, dict) for one in at_once)
+    assert {one["id"] for one in at_once if isinstance(one, dict)} == set(ids)
+    assert again == tracks
 
 
 def test_point_reads_go_a_hundred_keys_to_a_batch_get(engine: Engine, model: Model, seeded: str) -> None:

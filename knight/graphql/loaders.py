@@ -10,6 +10,12 @@ in one BatchGetItem, and runs all of them concurrently. Each pattern's answer
 is then picked out of the items by the pattern itself (``Pattern.pick``),
 with the conditions of its own request, so it is the same as running the
 pattern alone.
+
+A read that an earlier read in the request already answered is answered at
+once, as a value rather than an awaitable: graphql-core completes a value
+without a coroutine, and a list of values without a task per item. Most of
+exploreDb's fields (each enrollment's student's preferences, each preference's
+track) are answered so.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
+from graphql.pyutils import AwaitableOrValue
 
 from knight.access import Catalog, Pattern
 from knight.dynamodb.batches import GET_KEYS, chunks
@@ -29,6 +36,9 @@ from knight.model import Model
 T = TypeVar("T")
 Call = Callable[..., Awaitable[Any]]
 """Runs a blocking function off the event loop and awaits its result."""
+
+Values = dict[str, Any]
+"""An object's field values, as resolvers hand them to graphql-core."""
 
 Need = tuple[str, Mapping[str, object]]
 """An access pattern (by name) and its values."""
@@ -47,6 +57,9 @@ class Loaders:
         # Every read asked for or made: ranges by (index, partition), single keys by (index, partition, sort).
         self._ranges: dict[tuple[str, str], list[tuple[Scope, asyncio.Future[list[Item]]]]] = {}
         self._keys: dict[tuple[str, str, str], asyncio.Future[list[Item]]] = {}
+        # Answers given, by pattern, values and the read's items (kept, so that their id stays theirs):
+        # a student's preferences are asked for once per enrollment of theirs, a track once per preference.
+        self._answers: dict[tuple[str, tuple[tuple[str, object], ...], int], tuple[list[Item], list[Values]]] = {}
 
     # What resolvers call
 
@@ -58,8 +71,9 @@ class Loaders:
         load_from: Source | None = None,
         also: Sequence[Source] = (),
         widen: Iterable[Need] = (),
-    ) -> Awaitable[list[dict[str, Any]]]:
-        """The field values a pattern returns, from this request's reads where they cover it.
+    ) -> AwaitableOrValue[list[dict[str, Any]]]:
+        """The field values a pattern returns, from this request's reads where they cover it (at once
+        when a finished read covers it).
 
         ``load_from`` reads another place that holds every item the pattern
         returns (progress of an enrollment from the student's collection);
@@ -77,13 +91,30 @@ class Loaders:
                 other, other_values = self._checked(name, more)
                 target = target.merged(pattern_source(other, other_values))
             future = self._load(target)
+        elif future.done() and future.exception() is None:
+            return self._picked(access, checked, future.result())
         return self._answer(access, checked, future)
+
+    def _picked(self, pattern: Pattern, values: Mapping[str, object], items: list[Item]) -> list[Values]:
+        key = (pattern.name, tuple(values.items()), id(items))
+        known = self._answers.get(key)
+        if known is None:
+            known = self._answers[key] = (items, [pattern.entity.values(item) for item in pattern.pick(items, values)])
+        return known[1]
+
+    async def _answer(
+        self, pattern: Pattern, values: Mapping[str, object], future: Awaitable[list[Item]]
+    ) -> list[Values]:
+        return self._picked(pattern, values, await future)
 
     def read_one(
         self, pattern: str, values: Mapping[str, object], *, widen: Iterable[Need] = ()
-    ) -> Awaitable[dict[str, Any] | None]:
+    ) -> AwaitableOrValue[dict[str, Any] | None]:
         """The first value a pattern returns, or None; queued at once like ``read``."""
-        return _first(self.read(pattern, values, widen=widen))
+        found = self.read(pattern, values, widen=widen)
+        if isinstance(found, list):
+            return found[0] if found else None
+        return _first(found)
 
     def entity_source(self, entity: str, values: Mapping[str, object]) -> Source:
         """Where on the table an entity's items with these leading key values live."""
@@ -94,6 +125,7 @@ class Loaders:
         self._partitions.clear_all()
         self._ranges.clear()
         self._keys.clear()
+        self._answers.clear()
 
     # Reading
 
@@ -169,12 +201,6 @@ class Loaders:
         key = (table.name, str(item[table.partition_key]), str(item[table.sort_key]))
         if key not in self._keys:
             self._keys[key] = _done(loop, [item])
-
-    @staticmethod
-    async def _answer(
-        pattern: Pattern, values: Mapping[str, object], future: Awaitable[list[Item]]
-    ) -> list[dict[str, Any]]:
-        return [pattern.entity.values(item) for item in pattern.pick(await future, values)]
 
 
 async def _first(found: Awaitable[list[dict[str, Any]]]) -> dict[str, Any] | None:

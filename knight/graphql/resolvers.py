@@ -2,7 +2,8 @@
 
 Each resolver names the access pattern that answers it and leaves reading to
 the loaders. Resolvers are plain functions that queue their read and return
-an awaitable, so that sibling fields always queue in the same batch; a
+an awaitable (or the value itself, when an earlier read of the request already
+answered it), so that sibling fields always queue in the same batch; a
 resolver that reads an object looks ahead at its selection to read, in the
 same Query, the parts of its item collection the child fields will need.
 """
@@ -10,9 +11,10 @@ same Query, the parts of its item collection the child fields will need.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ariadne import ObjectType, QueryType
+from graphql.pyutils import AwaitableOrValue
 
 from knight.errors import NotFoundError
 from knight.graphql.context import Info
@@ -20,6 +22,7 @@ from knight.graphql.loaders import Need
 from knight.graphql.lookahead import below, selected
 
 Values = dict[str, Any]
+T = TypeVar("T")
 
 # The fields of a type that read an access pattern with the object's id alone. The model's item
 # collections say which of them one Query of the object's own partition answers.
@@ -53,24 +56,32 @@ def collection_needs(type_name: str, info: Info, pattern: str, values: Mapping[s
     ]
 
 
-async def _required(found: Awaitable[Values | None], missing: str) -> Values:
+def _required(found: AwaitableOrValue[Values | None], missing: str) -> AwaitableOrValue[Values]:
+    if isinstance(found, Awaitable):
+        return _awaited_required(found, missing)
+    if found is None:
+        raise NotFoundError(missing)
+    return found
+
+
+async def _awaited_required(found: Awaitable[Values | None], missing: str) -> Values:
     value = await found
     if value is None:
         raise NotFoundError(missing)
     return value
 
 
-def _course(info: Info, course_id: str) -> Awaitable[Values | None]:
+def _course(info: Info, course_id: str) -> AwaitableOrValue[Values | None]:
     needs = collection_needs("Course", info, "course-by-id", {"id": course_id})
     return info.context.loaders.read_one("course-by-id", {"id": course_id}, widen=needs)
 
 
-def _student(info: Info, student_id: str) -> Awaitable[Values | None]:
+def _student(info: Info, student_id: str) -> AwaitableOrValue[Values | None]:
     needs = collection_needs("Student", info, "student-by-id", {"id": student_id})
     return info.context.loaders.read_one("student-by-id", {"id": student_id}, widen=needs)
 
 
-def _track(info: Info, track_id: str) -> Awaitable[Values | None]:
+def _track(info: Info, track_id: str) -> AwaitableOrValue[Values | None]:
     return info.context.loaders.read_one("track-by-id", {"id": track_id})
 
 
@@ -78,43 +89,43 @@ query = QueryType()
 
 
 @query.field("getTracks")
-def resolve_get_tracks(_: None, info: Info) -> Awaitable[list[Values]]:
+def resolve_get_tracks(_: None, info: Info) -> AwaitableOrValue[list[Values]]:
     return info.context.loaders.read("all-tracks", {})
 
 
 @query.field("getTrack")
-def resolve_get_track(_: None, info: Info, id: str) -> Awaitable[Values | None]:
+def resolve_get_track(_: None, info: Info, id: str) -> AwaitableOrValue[Values | None]:
     return _track(info, id)
 
 
 @query.field("getCourse")
-def resolve_get_course(_: None, info: Info, id: str) -> Awaitable[Values | None]:
+def resolve_get_course(_: None, info: Info, id: str) -> AwaitableOrValue[Values | None]:
     return _course(info, id)
 
 
 @query.field("getStudent")
-def resolve_get_student(_: None, info: Info, id: str) -> Awaitable[Values | None]:
+def resolve_get_student(_: None, info: Info, id: str) -> AwaitableOrValue[Values | None]:
     return _student(info, id)
 
 
 @query.field("getStudentByEmail")
-def resolve_get_student_by_email(_: None, info: Info, email: str) -> Awaitable[Values | None]:
+def resolve_get_student_by_email(_: None, info: Info, email: str) -> AwaitableOrValue[Values | None]:
     return info.context.loaders.read_one("student-by-email", {"email": email})
 
 
 @query.field("getStudentPreferences")
-def resolve_get_student_preferences(_: None, info: Info, studentId: str) -> Awaitable[list[Values]]:
+def resolve_get_student_preferences(_: None, info: Info, studentId: str) -> AwaitableOrValue[list[Values]]:
     return info.context.loaders.read("preferences-of-student", {"studentId": studentId})
 
 
 @query.field("getEnrollment")
-def resolve_get_enrollment(_: None, info: Info, id: str) -> Awaitable[Values | None]:
+def resolve_get_enrollment(_: None, info: Info, id: str) -> AwaitableOrValue[Values | None]:
     needs = collection_needs("Enrollment", info, "enrollment-by-id", {"id": id})
     return info.context.loaders.read_one("enrollment-by-id", {"id": id}, widen=needs)
 
 
 @query.field("getChapter")
-def resolve_get_chapter(_: None, info: Info, id: str, version: int | None = None) -> Awaitable[Values | None]:
+def resolve_get_chapter(_: None, info: Info, id: str, version: int | None = None) -> AwaitableOrValue[Values | None]:
     loaders = info.context.loaders
     needs = collection_needs("Chapter", info, "chapter-by-id", {"id": id})
     if version is None:
@@ -127,17 +138,19 @@ def resolve_get_chapter(_: None, info: Info, id: str, version: int | None = None
     return _with_latest(saved, pointer)
 
 
-async def _with_latest(saved: Awaitable[Values | None], pointer: Awaitable[Values | None]) -> Values | None:
-    version, current = await saved, await pointer
+async def _with_latest(
+    saved: AwaitableOrValue[Values | None], pointer: AwaitableOrValue[Values | None]
+) -> Values | None:
+    version, current = await _settled(saved), await _settled(pointer)
     if version is None or current is None:
         return None
     return {**version, "latest": current["latest"]}
 
 
-def _children(pattern: str) -> Callable[[Values, Info], Awaitable[list[Values]]]:
+def _children(pattern: str) -> Callable[[Values, Info], AwaitableOrValue[list[Values]]]:
     """A list field: the pattern read with the object's id as its one parameter."""
 
-    def resolve(parent: Values, info: Info) -> Awaitable[list[Values]]:
+    def resolve(parent: Values, info: Info) -> AwaitableOrValue[list[Values]]:
         (parameter,) = info.context.loaders.catalog.get(pattern).params
         return info.context.loaders.read(pattern, {parameter: parent["id"]})
 
@@ -145,11 +158,11 @@ def _children(pattern: str) -> Callable[[Values, Info], Awaitable[list[Values]]]
 
 
 def _parent(
-    read: Callable[[Info, str], Awaitable[Values | None]], key: str, missing: str
-) -> Callable[[Values, Info], Awaitable[Values]]:
+    read: Callable[[Info, str], AwaitableOrValue[Values | None]], key: str, missing: str
+) -> Callable[[Values, Info], AwaitableOrValue[Values]]:
     """A field naming another object by the id in ``key``; an id naming nothing is NOT_FOUND (``missing``)."""
 
-    def resolve(parent: Values, info: Info) -> Awaitable[Values]:
+    def resolve(parent: Values, info: Info) -> AwaitableOrValue[Values]:
         return _required(read(info, parent[key]), missing.format_map(parent))
 
     return resolve
@@ -183,7 +196,7 @@ def resolve_chapter_version(parent: Values, info: Info) -> int:
 
 
 @chapter.field("versions")
-def resolve_chapter_versions(parent: Values, info: Info) -> Awaitable[list[Values]]:
+def resolve_chapter_versions(parent: Values, info: Info) -> AwaitableOrValue[list[Values]]:
     loaders = info.context.loaders
     # Every version also lives in the course's collection, often read already for its chapters.
     in_course = loaders.entity_source("chapter", {"courseId": parent["courseId"], "id": parent["id"]})
@@ -191,8 +204,18 @@ def resolve_chapter_versions(parent: Values, info: Info) -> Awaitable[list[Value
     return _each_with(versions, {"latest": parent["latest"]})
 
 
-async def _each_with(found: Awaitable[list[Values]], extra: Mapping[str, Any]) -> list[Values]:
+def _each_with(found: AwaitableOrValue[list[Values]], extra: Mapping[str, Any]) -> AwaitableOrValue[list[Values]]:
+    if isinstance(found, Awaitable):
+        return _awaited_each_with(found, extra)
+    return [{**value, **extra} for value in found]
+
+
+async def _awaited_each_with(found: Awaitable[list[Values]], extra: Mapping[str, Any]) -> list[Values]:
     return [{**value, **extra} for value in await found]
+
+
+async def _settled(value: AwaitableOrValue[T]) -> T:
+    return await value if isinstance(value, Awaitable) else value
 
 
 student = _object("Student")
@@ -215,7 +238,7 @@ enrollment.set_field(
 
 
 @enrollment.field("progress")
-def resolve_enrollment_progress(parent: Values, info: Info) -> Awaitable[list[Values]]:
+def resolve_enrollment_progress(parent: Values, info: Info) -> AwaitableOrValue[list[Values]]:
     loaders = info.context.loaders
     # Read from the student's collection, which the enrollment's student usually needs anyway;
     # the enrollment's own gsi1 partition serves when it was read (getEnrollment).
