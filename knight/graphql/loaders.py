@@ -13,9 +13,9 @@ pattern alone.
 
 A read that an earlier read in the request already answered is answered at
 once, as a value rather than an awaitable: graphql-core completes a value
-without a coroutine, and a list of values without a task per item. Most of
-exploreDb's fields (each enrollment's student's preferences, each preference's
-track) are answered so.
+without a coroutine, and a list of values without a task per item. In
+exploreDb, each enrollment's student's preferences (read with the student) and
+each preference's track (read with all tracks) are answered so.
 """
 
 from __future__ import annotations

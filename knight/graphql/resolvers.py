@@ -18,10 +18,9 @@ from graphql.pyutils import AwaitableOrValue
 
 from knight.errors import NotFoundError
 from knight.graphql.context import Info
-from knight.graphql.loaders import Need
+from knight.graphql.loaders import Need, Values
 from knight.graphql.lookahead import below, selected
 
-Values = dict[str, Any]
 T = TypeVar("T")
 
 # The fields of a type that read an access pattern with the object's id alone. The model's item
