@@ -20,8 +20,10 @@ from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from knight.dynamodb import parsing
+from knight.dynamodb.direct import DirectReads
 from knight.embedded.process import EngineProcess
 from knight.errors import EngineError, RefusedError
 from knight.ports import listening_socket
@@ -41,6 +43,7 @@ DEFAULT_PORT = 4566
 DEFAULT_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 SERVICES = ("dynamodb", "dynamodbstreams", "sqs")
+DIRECT_READS_VARIABLE = "KNIGHT_DIRECT_READS"
 
 _ENDPOINT_VARIABLES = {
     "dynamodb": "AWS_ENDPOINT_URL_DYNAMODB",
@@ -57,6 +60,12 @@ _AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 def _is_aws(url: str) -> bool:
     host = urlparse(url).hostname or ""
     return host.endswith(_AWS_HOST_SUFFIXES)
+
+
+def _direct_reads_wanted(env: Mapping[str, str]) -> bool:
+    """Direct reads unless the variable says no; they are how knight reads a local engine."""
+    text = env.get(DIRECT_READS_VARIABLE)
+    return text is None or truthy(text)
 
 
 def aws_opt_in(env: Mapping[str, str] | None = None) -> bool:
@@ -136,7 +145,10 @@ class Engine:
     urls: dict[str, str] = field(default_factory=dict)
     session: boto3.Session = field(default_factory=parsing.session)
     server: EmbeddedServer | EngineProcess | None = None
+    direct_reads: bool = field(default_factory=lambda: _direct_reads_wanted(os.environ))
+    """Whether ``reads`` may read a loopback endpoint directly (KNIGHT_DIRECT_READS=0 says no)."""
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _direct: DirectReads | None = field(default=None, repr=False)
 
     @classmethod
     def from_environment(
@@ -231,6 +243,21 @@ class Engine:
         client: DynamoDBClient = self.client("dynamodb")
         return client
 
+    def reads(self) -> DynamoDBClient | DirectReads:
+        """What GraphQL's reads (Query, BatchGetItem) go through: direct reads on a loopback
+        endpoint (see knight.dynamodb.direct), the boto3 client elsewhere."""
+        client = self.dynamodb()
+        if self.is_aws or not self.direct_reads or not DirectReads.serves(client):
+            return client
+        if self._direct is None or self._direct.client is not client:
+            if self._direct is not None:
+                self._direct.close()
+            credentials = self.session.get_credentials() or Credentials(
+                LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"]
+            )
+            self._direct = DirectReads(client, credentials)
+        return self._direct
+
     def streams(self) -> DynamoDBStreamsClient:
         client: DynamoDBStreamsClient = self.client("dynamodbstreams")
         return client
@@ -253,6 +280,9 @@ class Engine:
         return env
 
     def close(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
+            self._direct = None
         for client in self._clients.values():
             client.close()
         self._clients.clear()

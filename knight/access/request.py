@@ -19,6 +19,8 @@ from knight.model import Index
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from knight.dynamodb.direct import DirectReads
+
 Operation = Literal["GetItem", "Query", "Scan"]
 
 
@@ -48,14 +50,14 @@ class Request:
                 params[name] = value
         return Request(self.operation, params)
 
-    def send(self, client: DynamoDBClient) -> dict[str, Any]:
+    def send(self, client: DynamoDBClient | DirectReads) -> dict[str, Any]:
         if self.operation == "GetItem":
             return dict(client.get_item(**self.params))
         if self.operation == "Scan":
             return dict(client.scan(**self.params))
         return dict(client.query(**self.params))
 
-    def pages(self, client: DynamoDBClient) -> Iterator[dict[str, Any]]:
+    def pages(self, client: DynamoDBClient | DirectReads) -> Iterator[dict[str, Any]]:
         """Every response, each page's request starting where the last one stopped."""
         request = self
         while True:

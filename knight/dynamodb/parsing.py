@@ -41,22 +41,29 @@ class ReadResponseParser(parsers.JSONParser):
         botocore_own: Callable[[bytes, Shape | None], Any] = super()._handle_json_body  # type: ignore[misc]
         if shape is None or shape.name not in READ_OUTPUTS:
             return botocore_own(raw_body, shape)
-        if not raw_body:
-            return {}
         try:
-            return json.loads(raw_body, object_hook=self._binaries)
+            return read_output(raw_body, self._decode)
         except ValueError:  # not JSON after all: botocore's own path says so its way
             return botocore_own(raw_body, shape)
 
-    def _binaries(self, value: dict[str, Any]) -> dict[str, Any]:
+
+def read_output(raw_body: bytes, decode: Callable[[str], bytes] = base64.b64decode) -> dict[str, Any]:
+    """A read output's JSON as botocore returns it: binaries decoded; ValueError if it is not JSON."""
+    if not raw_body:
+        return {}
+
+    def binaries(value: dict[str, Any]) -> dict[str, Any]:
         # Only an attribute value is a one-member object holding a string under B or a list
         # of strings under BS; an attribute *named* B maps to an object, never a string.
         if len(value) == 1:
             if isinstance(found := value.get("B"), str):
-                return {"B": self._decode(found)}
+                return {"B": decode(found)}
             if isinstance(found := value.get("BS"), list) and all(isinstance(one, str) for one in found):
-                return {"BS": [self._decode(one) for one in found]}
+                return {"BS": [decode(one) for one in found]}
         return value
+
+    output: dict[str, Any] = json.loads(raw_body, object_hook=binaries)
+    return output
 
 
 class ParserFactory(parsers.ResponseParserFactory):

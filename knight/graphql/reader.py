@@ -1,6 +1,7 @@
 """The two reads GraphQL resolution makes: a Query of one partition, and BatchGetItem.
 
-Both are blocking boto3 calls; the loaders run them in a thread pool so that
+Both are blocking calls (direct reads on a local engine, boto3 elsewhere: see
+knight.dynamodb.direct); the loaders run them in a thread pool so that
 independent reads overlap. Index names and key attributes come from the model.
 """
 
@@ -37,7 +38,7 @@ class Reader:
         )
         with engine_errors(self.engine, self.table):
             return [
-                from_dynamodb(item) for page in request.pages(self.engine.dynamodb()) for item in page.get("Items", [])
+                from_dynamodb(item) for page in request.pages(self.engine.reads()) for item in page.get("Items", [])
             ]
 
     def batch_get(self, keys: Sequence[Mapping[str, str]]) -> list[Item]:
@@ -48,4 +49,4 @@ class Reader:
         if len(keys) > GET_KEYS:
             raise ValidationError(f"BatchGetItem takes at most {GET_KEYS} keys, got {len(keys)}")
         with engine_errors(self.engine, self.table):
-            return batch_get(self.engine.dynamodb(), self.table, keys, report_capacity=True)
+            return batch_get(self.engine.reads(), self.table, keys, report_capacity=True)

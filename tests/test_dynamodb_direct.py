@@ -1,0 +1,229 @@
+"""knight.dynamodb.direct: reads sent straight to a local engine answer as boto3 does, and boto3 sees them.
+
+Each read goes to the engine twice, directly and through a stock boto3
+client, and the answers are compared; botocore's hooks on the client see
+direct reads as they see its own calls; every answer but a plain 200 (an
+error, a hook answering in the request's place) is boto3's own; a dead
+connection is replaced; AWS itself is never read directly.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from test_dynamodb_layer import EVERY_TYPE
+from test_dynamodb_parsing import READS, TRICKY
+
+from knight.access import partition_query
+from knight.dynamodb import to_dynamodb
+from knight.dynamodb.direct import DirectReads
+from knight.engine import Engine
+from knight.graphql import EXPLORE_DB, Executor, GraphQLSettings
+from knight.model import Model
+
+DIRECT_READS = sorted(name for name in READS if READS[name]("t")[0] in ("query", "batch_get_item"))
+
+
+def _without_metadata(response: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in response.items() if name != "ResponseMetadata"}
+
+
+@pytest.fixture
+def clients(engine: Engine, table: str) -> Iterator[tuple[DirectReads, Any]]:
+    """The engine's direct reads and a stock boto3 client for the same engine, with two tricky items in the table."""
+    direct = engine.reads()
+    assert isinstance(direct, DirectReads), "both test engines listen on loopback over plain HTTP"
+    credentials = engine.session.get_credentials()
+    assert credentials is not None
+    stock = boto3.Session(
+        region_name=engine.region,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+    ).client("dynamodb", endpoint_url=engine.dynamodb_url)
+    for item in (EVERY_TYPE, TRICKY):
+        engine.dynamodb().put_item(TableName=table, Item=to_dynamodb(item))
+    yield direct, stock
+    stock.close()
+
+
+@contextmanager
+def hooked(engine: Engine, event: str, handler: Callable[..., Any]) -> Iterator[None]:
+    hook = f"tests.direct.{uuid.uuid4().hex}"
+    events = engine.dynamodb().meta.events
+    events.register(event, handler, unique_id=hook)
+    try:
+        yield
+    finally:
+        events.unregister(event, unique_id=hook)
+
+
+@pytest.mark.parametrize("read", DIRECT_READS)
+def test_a_direct_read_answers_as_boto3_does(clients: tuple[DirectReads, Any], table: str, read: str) -> None:
+    direct, stock = clients
+    operation, request = READS[read](table)
+    fallbacks = direct.fallbacks
+    ours = _without_metadata(getattr(direct, operation)(**request))
+    theirs = _without_metadata(getattr(stock, operation)(**request))
+    if operation == "batch_get_item":  # its items come back in any order
+        for answer in (ours, theirs):
+            answer["Responses"][table].sort(key=lambda item: item["sk"]["S"])
+    assert ours == theirs
+    assert direct.fallbacks == fallbacks, "the read went through boto3, not directly"
+
+
+def test_binary_values_in_a_request_are_sent_as_dynamodb_reads_them(
+    clients: tuple[DirectReads, Any], table: str
+) -> None:
+    direct, stock = clients
+    request = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :p",
+        "FilterExpression": "#b = :b",
+        "ExpressionAttributeNames": {"#b": "data"},
+        "ExpressionAttributeValues": {":p": {"S": "types#1"}, ":b": {"B": EVERY_TYPE["data"]}},
+    }
+    ours, theirs = direct.query(**request), stock.query(**request)
+    assert ours["Count"] >= 1
+    assert _without_metadata(ours) == _without_metadata(theirs)
+
+
+def test_every_page_is_read_directly(clients: tuple[DirectReads, Any], model: Model, table: str) -> None:
+    direct, stock = clients
+    request = partition_query(table, model.table_index, "types#1").with_params(Limit=1)
+    fallbacks = direct.fallbacks
+    pages = list(request.pages(direct))
+    assert len(pages) >= 2
+    assert [item for page in pages for item in page["Items"]] == stock.query(**request.params | {"Limit": 100})["Items"]
+    assert direct.fallbacks == fallbacks
+
+
+def test_botocore_hooks_see_each_direct_read_once(engine: Engine, clients: tuple[DirectReads, Any], table: str) -> None:
+    direct, _ = clients
+    seen: list[tuple[str, Any]] = []
+
+    def record(name: str) -> Callable[..., None]:
+        def handler(**kwargs: Any) -> None:
+            seen.append((name, kwargs))
+
+        return handler
+
+    _, request = READS["query"](table)
+    with (
+        hooked(engine, "provide-client-params.dynamodb", record("params")),
+        hooked(engine, "before-call.dynamodb", record("call")),
+        hooked(engine, "before-send.dynamodb", record("send")),
+        hooked(engine, "after-call.dynamodb", record("after")),
+    ):
+        answer = direct.query(**request)
+    assert [name for name, _ in seen] == ["params", "call", "send", "after"]
+    assert seen[0][1]["params"] == request and seen[0][1]["model"].name == "Query"
+    assert seen[1][1]["model"].name == "Query"
+    assert seen[2][1]["request"].headers["X-Amz-Target"] == "DynamoDB_20120810.Query"
+    assert seen[2][1]["request"].headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+    assert seen[3][1]["parsed"] is answer, "a hook changing the parsed answer changes what the caller gets"
+    assert seen[3][1]["http_response"].status_code == 200
+
+
+def test_an_error_is_boto3s_own(clients: tuple[DirectReads, Any], table: str) -> None:
+    direct, stock = clients
+    missing = {**READS["query"](table)[1], "TableName": f"no-such-{uuid.uuid4().hex[:8]}"}
+    bad = {**READS["query"](table)[1], "KeyConditionExpression": "pk = "}
+    for request in (missing, bad):
+        fallbacks = direct.fallbacks
+        with pytest.raises(ClientError) as ours:
+            direct.query(**request)
+        with pytest.raises(ClientError) as theirs:
+            stock.query(**request)
+        assert ours.value.response["Error"]["Code"] == theirs.value.response["Error"]["Code"]
+        assert direct.fallbacks == fallbacks + 1
+
+
+def test_a_hook_answering_in_the_requests_place_hands_the_read_to_boto3(
+    engine: Engine, clients: tuple[DirectReads, Any], table: str
+) -> None:
+    direct, stock = clients
+    _, request = READS["query"](table)
+    refused: list[str] = []
+
+    def refuse_direct(request: Any, **_: Any) -> Any:
+        # Answering here is how botocore lets a hook replace the exchange; refuse only the direct one.
+        if str(request.headers.get("User-Agent", "")).startswith("knight-direct-reads"):
+            refused.append(request.headers["X-Amz-Target"])
+            return object()
+        return None
+
+    fallbacks = direct.fallbacks
+    with hooked(engine, "before-send.dynamodb", refuse_direct):
+        answer = direct.query(**request)
+    assert refused == ["DynamoDB_20120810.Query"]
+    assert direct.fallbacks == fallbacks + 1
+    assert _without_metadata(answer) == _without_metadata(stock.query(**request))
+
+
+def test_a_dead_connection_is_replaced(clients: tuple[DirectReads, Any], table: str) -> None:
+    direct, _ = clients
+    _, request = READS["query"](table)
+    first = direct.query(**request)
+    kept: socket.socket = direct._local.socket
+    kept.shutdown(socket.SHUT_RDWR)  # as when the engine drops an idle keep-alive connection
+    fallbacks = direct.fallbacks
+    assert direct.query(**request)["Items"] == first["Items"]
+    assert direct.fallbacks == fallbacks
+    assert direct._local.socket is not kept
+    direct.close()
+    assert direct.query(**request)["Items"] == first["Items"], "reads after close open a connection again"
+
+
+@pytest.mark.parametrize(
+    ("url", "direct"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:4566", True),
+        ("http://[::1]:8000", True),
+        ("https://127.0.0.1:8000", False),
+        ("http://10.0.0.7:8000", False),
+        ("https://dynamodb.eu-west-1.amazonaws.com", False),
+    ],
+)
+def test_only_plain_http_on_loopback_is_read_directly(url: str, direct: bool) -> None:
+    client = boto3.Session(region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s").client(
+        "dynamodb", endpoint_url=url
+    )
+    assert DirectReads.serves(client) is direct
+
+
+def test_aws_reads_through_boto3() -> None:
+    engine = Engine("aws", "eu-west-1", {}, boto3.Session(aws_access_key_id="k", aws_secret_access_key="s"))
+    assert engine.reads() is engine.dynamodb()
+
+
+def test_explore_db_reads_directly_and_its_meter_counts_every_read(engine: Engine, model: Model, seeded: str) -> None:
+    direct = engine.reads()
+    assert isinstance(direct, DirectReads)
+    executor = Executor(engine, model, seeded, GraphQLSettings(report_dynamodb=True, production=False))
+    sent: list[str] = []
+    try:
+        with hooked(engine, "before-call.dynamodb", lambda **kw: sent.append(kw["model"].name)):
+            fallbacks = direct.fallbacks
+            answer = executor.run(EXPLORE_DB)
+    finally:
+        executor.close()
+    assert "errors" not in answer and answer["data"]["getTracks"]
+    assert direct.fallbacks == fallbacks
+    assert sent and answer["extensions"]["dynamodb"]["requests"] == len(sent)
+
+
+def test_knight_direct_reads_0_reads_through_boto3(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> None:
+    monkeypatch.setenv("KNIGHT_DIRECT_READS", "0")
+    told = Engine(engine.kind, engine.region, dict(engine.urls), engine.session)
+    try:
+        assert told.reads() is told.dynamodb()
+    finally:
+        told.close()
