@@ -120,26 +120,37 @@ class Entity:
     def values(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """The field values an item holds, read back from its keys and attributes."""
         values: dict[str, Any] = {}
-        for entity_keys in self.keys.values():
-            parts = [(entity_keys.partition, entity_keys.index.partition_key)]
-            if entity_keys.sort is not None and entity_keys.index.sort_key is not None:
-                parts.append((entity_keys.sort, entity_keys.index.sort_key))
-            for template, attribute in parts:
-                if attribute in item:
-                    parsed = template.parse(str(item[attribute]))
-                    if parsed:
-                        # A lower-cased copy (student email on gsi1) never overrides the original.
-                        for name, text in parsed.items():
-                            values.setdefault(name, text)
+        for template, attribute in self._key_parts:
+            if attribute in item:
+                parsed = template.parse(str(item[attribute]))
+                if parsed:
+                    # A lower-cased copy (student email on gsi1) never overrides the original.
+                    for name, text in parsed.items():
+                        values.setdefault(name, text)
         for attribute in self.attributes:
             if attribute in item:
                 values[attribute] = item[attribute]
-        for name, spec in self.fields.items():
-            if spec.type == "int" and name in values:
+        for name in self._whole_fields:
+            if name in values:
                 # Another writer may have stored anything: a read shows it as it is, never fails on it.
                 with contextlib.suppress(TypeError, ValueError):
                     values[name] = int(values[name])
         return values
+
+    # ``values`` runs for every item a GraphQL answer holds: what it walks is worked out once.
+    @functools.cached_property
+    def _key_parts(self) -> list[tuple[KeyTemplate, str]]:
+        """Each key template with the attribute it is stored in, on every index."""
+        parts: list[tuple[KeyTemplate, str]] = []
+        for entity_keys in self.keys.values():
+            parts.append((entity_keys.partition, entity_keys.index.partition_key))
+            if entity_keys.sort is not None and entity_keys.index.sort_key is not None:
+                parts.append((entity_keys.sort, entity_keys.index.sort_key))
+        return parts
+
+    @functools.cached_property
+    def _whole_fields(self) -> list[str]:
+        return [name for name, spec in self.fields.items() if spec.type == "int"]
 
 
 SortOperator = Literal["equals", "begins_with"]
@@ -207,20 +218,28 @@ class Collection:
     patterns: tuple[AccessPattern, ...]
 
     def holds(self, pattern: str) -> bool:
-        return any(own.name == pattern for own in self.patterns)
+        return pattern in self._renamings
 
     def values_for(self, pattern: str, given: str, values: Mapping[str, object]) -> dict[str, object]:
         """The partition values of ``pattern`` for the partition that ``given`` reads with ``values``.
 
         Course ``id`` 42 (course-by-id) is ``courseId`` 42 for chapters-of-course.
         """
-        by_name = {own.name: own for own in self.patterns}
+        return {to: values[of] for of, to in self._renamings[given][pattern] if of in values}
+
+    # GraphQL resolution asks these of every object it reads: worked out once per model.
+    @functools.cached_property
+    def _renamings(self) -> dict[str, dict[str, list[tuple[str, str]]]]:
+        """For each pattern, each other pattern's partition fields as (this one's field, that one's)."""
         return {
-            to.field: values[of.field]
-            for of, to in zip(
-                _placeholders(by_name[given].partition), _placeholders(by_name[pattern].partition), strict=True
-            )
-            if of.field in values
+            given.name: {
+                other.name: [
+                    (of.field, to.field)
+                    for of, to in zip(_placeholders(given.partition), _placeholders(other.partition), strict=True)
+                ]
+                for other in self.patterns
+            }
+            for given in self.patterns
         }
 
 
@@ -310,7 +329,15 @@ class Model:
 
     def collection_of(self, pattern: str) -> Collection | None:
         """The item collection an access pattern (by name) is part of, if any."""
-        return next((found for found in self.collections.values() if found.holds(pattern)), None)
+        return self._collection_by_pattern.get(pattern)
+
+    @functools.cached_property
+    def _collection_by_pattern(self) -> dict[str, Collection]:
+        found: dict[str, Collection] = {}
+        for collection in self.collections.values():
+            for pattern in collection.patterns:
+                found.setdefault(pattern.name, collection)
+        return found
 
     def pattern(self, ref: str | int) -> AccessPattern:
         """An access pattern by number or name."""
