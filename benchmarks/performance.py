@@ -72,6 +72,7 @@ from xp_totals import xp_mismatches
 
 from knight.data.seed import SeedData, seed_table
 from knight.dynamodb import from_dynamodb
+from knight.dynamodb.direct import DirectReads
 from knight.engine import Engine
 from knight.errors import KnightError
 from knight.graphql import EXPLORE_DB, Executor, GraphQLServer, GraphQLSettings
@@ -418,6 +419,11 @@ class Bench:
     judged: bool
     """Whether goals 1 and 2 are judged on this engine (an endpoint, such as DynamoDB Local)."""
 
+    @property
+    def direct(self) -> bool:
+        """Whether the executor reads the engine directly (knight.dynamodb.direct), so boto3 reads are a baseline."""
+        return isinstance(self.engine.reads(), DirectReads)
+
 
 @contextmanager
 def bench_table(scale: int) -> Iterator[Bench]:
@@ -479,21 +485,25 @@ def goal_explore(bench: Bench, runs: int, profile: bool) -> None:
         client.post(EXPLORE_DB)
     a_runs: list[float] = []
     b_runs: list[float] = []
+    boto3_runs: list[float] = []
     per_call: list[list[float]] = [[] for _ in calls]
     for _ in range(runs):
         total, each = replay(bench.plain, calls)
         a_runs.append(total)
         for samples, ms in zip(per_call, each, strict=True):
             samples.append(ms)
-        took, answer = timed_post(client, EXPLORE_DB, None)
-        if answer.get("errors"):
-            raise SystemExit(f"exploreDb failed: {error_text(answer)}")
-        b_runs.append(took)
+        b_runs.append(explore_once(client))
+        with boto3_reads(bench):
+            boto3_runs.append(explore_once(client))
     a, b = median(a_runs), median(b_runs)
     print(f"  (a) the {len(calls)} requests one after another, plain boto3: median {a:.1f} ms "
           f"(min {min(a_runs):.1f}, max {max(a_runs):.1f})")  # fmt: skip
     print(f"  (b) exploreDb over HTTP, end to end:               median {b:.1f} ms "
           f"(min {min(b_runs):.1f}, max {max(b_runs):.1f})")  # fmt: skip
+    if bench.direct:
+        before = median(boto3_runs)
+        print(f"      the same with its reads through boto3 (KNIGHT_DIRECT_READS=0, as before direct reads): "
+              f"median {before:.1f} ms, ratio {before / a:.2f}")  # fmt: skip
     note = "" if bench.judged else "(embedded engine: not the judged figure)"
     goal_line(
         "goal 1: median(b) / median(a)",
@@ -561,21 +571,47 @@ def goal_single(bench: Bench, runs: int) -> None:
         for _ in range(WARM_RUNS):
             replay(bench.plain, calls)
             client.post(query, variables)
-        a_runs, b_runs = [], []
+        a_runs, b_runs, boto3_runs = [], [], []
         for _ in range(runs):
             a_runs.append(replay(bench.plain, calls)[0])
-            took, answer = timed_post(client, query, variables)
-            if answer.get("errors"):
-                raise SystemExit(f"{label} failed: {error_text(answer)}")
-            b_runs.append(took)
+            b_runs.append(single_once(client, label, query, variables))
+            with boto3_reads(bench):
+                boto3_runs.append(single_once(client, label, query, variables))
         a, b = median(a_runs), median(b_runs)
         what = ", ".join(c.describe() for c in calls)
         print(f"  {label}: {len(calls)} request(s) [{what}]")
         print(f"    boto3 median {a:.2f} ms, HTTP median {b:.2f} ms (p95 {percentile(b_runs, 0.95):.2f})")
+        if bench.direct:
+            print(f"    with its reads through boto3 (KNIGHT_DIRECT_READS=0): HTTP median {median(boto3_runs):.2f} ms, "
+                  f"HTTP - boto3 {median(boto3_runs) - a:.2f} ms")  # fmt: skip
         note = "" if bench.judged else "(embedded engine: not the judged figure)"
         goal_line(f"goal 2: {label} HTTP - boto3", f"{b - a:.2f} ms", f"< {SINGLE_OVERHEAD_TARGET_MS:g} ms",
                   b - a < SINGLE_OVERHEAD_TARGET_MS, note)  # fmt: skip
     client.close()
+
+
+def explore_once(client: GraphQLClient) -> float:
+    took, answer = timed_post(client, EXPLORE_DB, None)
+    if answer.get("errors"):
+        raise SystemExit(f"exploreDb failed: {error_text(answer)}")
+    return took
+
+
+def single_once(client: GraphQLClient, label: str, query: str, variables: Values | None) -> float:
+    took, answer = timed_post(client, query, variables)
+    if answer.get("errors"):
+        raise SystemExit(f"{label} failed: {error_text(answer)}")
+    return took
+
+
+@contextmanager
+def boto3_reads(bench: Bench) -> Iterator[None]:
+    """The executor's reads through its boto3 client, as before direct reads: the baseline in the same run."""
+    bench.engine.direct_reads = False
+    try:
+        yield
+    finally:
+        bench.engine.direct_reads = True
 
 
 def goal_counts(bench: Bench) -> None:
