@@ -9,9 +9,11 @@ connection is replaced; AWS itself is never read directly.
 
 from __future__ import annotations
 
+import gc
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -171,14 +173,26 @@ def test_a_dead_connection_is_replaced(clients: tuple[DirectReads, Any], table: 
     direct, _ = clients
     _, request = READS["query"](table)
     first = direct.query(**request)
-    kept: socket.socket = direct._local.socket
-    kept.shutdown(socket.SHUT_RDWR)  # as when the engine drops an idle keep-alive connection
+    kept = direct._local.connection
+    kept.sock.shutdown(socket.SHUT_RDWR)  # as when the engine drops an idle keep-alive connection
     fallbacks = direct.fallbacks
     assert direct.query(**request)["Items"] == first["Items"]
     assert direct.fallbacks == fallbacks
-    assert direct._local.socket is not kept
+    assert direct._local.connection is not kept and kept.closed
     direct.close()
     assert direct.query(**request)["Items"] == first["Items"], "reads after close open a connection again"
+
+
+def test_a_connection_goes_with_its_thread(clients: tuple[DirectReads, Any], table: str) -> None:
+    direct, _ = clients
+    _, request = READS["query"](table)
+    direct.close()
+    for _ in range(5):  # five pools of four threads come and go, as executors in a notebook do
+        with ThreadPoolExecutor(4) as pool:
+            for future in [pool.submit(direct.query, **request) for _ in range(8)]:
+                future.result()
+        gc.collect()
+    assert direct.open_connections() == 0, "the threads have ended; their connections must have too"
 
 
 @pytest.mark.parametrize(

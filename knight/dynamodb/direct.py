@@ -29,6 +29,7 @@ import http.client
 import json
 import socket
 import threading
+import weakref
 import zlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -72,7 +73,8 @@ class DirectReads:
         self._models = {name: client.meta.service_model.operation_model(name) for name in ("Query", "BatchGetItem")}
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._sockets: set[socket.socket] = set()
+        # Weak: a thread's connection goes (and closes) with the thread; close() closes those left.
+        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self.fallbacks = 0
         """Reads sent again through boto3 (any answer but a plain 200)."""
 
@@ -98,9 +100,15 @@ class DirectReads:
 
     def close(self) -> None:
         with self._lock:
-            sockets, self._sockets = self._sockets, set()
-        for sock in sockets:
-            sock.close()
+            connections = list(self._connections)
+            self._connections.clear()
+        for connection in connections:
+            connection.close()
+
+    def open_connections(self) -> int:
+        """Connections open now, one at most per thread that read and is still alive."""
+        with self._lock:
+            return sum(1 for connection in self._connections if not connection.closed)
 
     # Sending
 
@@ -176,42 +184,59 @@ class DirectReads:
         head += [f"{name}: {value}\r\n" for name, value in headers]
         # One write for head and body: with Nagle off, two writes are two packets and two wake-ups.
         message = "".join(head).encode("latin-1") + b"\r\n" + body
-        kept: socket.socket | None = getattr(self._local, "socket", None)
+        kept: _Connection | None = getattr(self._local, "connection", None)
+        if kept is not None and kept.closed:
+            kept = None
         # A kept connection the engine has since closed fails at once: once more on a new one.
         for reused in (kept, None) if kept is not None else (None,):
-            sock = reused
+            connection = reused
             try:
-                sock = reused or self._connect()
-                sock.sendall(message)
-                response = http.client.HTTPResponse(sock, method="POST")
+                connection = reused or self._connect()
+                connection.sock.sendall(message)
+                response = http.client.HTTPResponse(connection.sock, method="POST")
                 response.begin()
                 raw = response.read()
             except TimeoutError:  # the engine is slow, not gone: boto3 waits and retries its own way
-                self._forget(sock)
+                self._forget(connection)
                 return None
             except (OSError, http.client.HTTPException):
-                self._forget(sock)
+                self._forget(connection)
                 continue
             if response.will_close:
-                self._forget(sock)
+                self._forget(connection)
             return response.status, HTTPHeaders.from_pairs(response.getheaders()), raw
         return None
 
-    def _connect(self) -> socket.socket:
+    def _connect(self) -> _Connection:
         sock = socket.create_connection((self._host, self._port), timeout=self._connect_timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(self._read_timeout)
-        self._local.socket = sock
+        connection = self._local.connection = _Connection(sock)
         with self._lock:
-            self._sockets.add(sock)
-        return sock
+            self._connections.add(connection)
+        return connection
 
-    def _forget(self, sock: socket.socket | None) -> None:
-        self._local.socket = None
-        if sock is not None:
-            with self._lock:
-                self._sockets.discard(sock)
-            sock.close()
+    def _forget(self, connection: _Connection | None) -> None:
+        self._local.connection = None
+        if connection is not None:
+            connection.close()
+
+
+class _Connection:
+    """One thread's socket to the engine; closed when closed, or when the thread that held it ends."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    @property
+    def closed(self) -> bool:
+        return self.sock.fileno() == -1
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __del__(self) -> None:
+        self.sock.close()
 
 
 class _Raw:
