@@ -21,10 +21,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from test_dynamodb_layer import EVERY_TYPE
-from test_dynamodb_parsing import READS, TRICKY
+from test_dynamodb_parsing import READS, both_answers, stock_client, without_metadata
 
 from knight.access import partition_query
-from knight.dynamodb import to_dynamodb
 from knight.dynamodb.direct import DirectReads
 from knight.engine import Engine
 from knight.graphql import EXPLORE_DB, Executor, GraphQLSettings
@@ -33,24 +32,12 @@ from knight.model import Model
 DIRECT_READS = sorted(name for name in READS if READS[name]("t")[0] in ("query", "batch_get_item"))
 
 
-def _without_metadata(response: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in response.items() if name != "ResponseMetadata"}
-
-
 @pytest.fixture
 def clients(engine: Engine, table: str) -> Iterator[tuple[DirectReads, Any]]:
     """The engine's direct reads and a stock boto3 client for the same engine, with two tricky items in the table."""
     direct = engine.reads()
     assert isinstance(direct, DirectReads), "both test engines listen on loopback over plain HTTP"
-    credentials = engine.session.get_credentials()
-    assert credentials is not None
-    stock = boto3.Session(
-        region_name=engine.region,
-        aws_access_key_id=credentials.access_key,
-        aws_secret_access_key=credentials.secret_key,
-    ).client("dynamodb", endpoint_url=engine.dynamodb_url)
-    for item in (EVERY_TYPE, TRICKY):
-        engine.dynamodb().put_item(TableName=table, Item=to_dynamodb(item))
+    stock = stock_client(engine, table)
     yield direct, stock
     stock.close()
 
@@ -69,13 +56,8 @@ def hooked(engine: Engine, event: str, handler: Callable[..., Any]) -> Iterator[
 @pytest.mark.parametrize("read", DIRECT_READS)
 def test_a_direct_read_answers_as_boto3_does(clients: tuple[DirectReads, Any], table: str, read: str) -> None:
     direct, stock = clients
-    operation, request = READS[read](table)
     fallbacks = direct.fallbacks
-    ours = _without_metadata(getattr(direct, operation)(**request))
-    theirs = _without_metadata(getattr(stock, operation)(**request))
-    if operation == "batch_get_item":  # its items come back in any order
-        for answer in (ours, theirs):
-            answer["Responses"][table].sort(key=lambda item: item["sk"]["S"])
+    ours, theirs = both_answers(direct, stock, table, read)
     assert ours == theirs
     assert direct.fallbacks == fallbacks, "the read went through boto3, not directly"
 
@@ -93,7 +75,7 @@ def test_binary_values_in_a_request_are_sent_as_dynamodb_reads_them(
     }
     ours, theirs = direct.query(**request), stock.query(**request)
     assert ours["Count"] >= 1
-    assert _without_metadata(ours) == _without_metadata(theirs)
+    assert without_metadata(ours) == without_metadata(theirs)
 
 
 def test_every_page_is_read_directly(clients: tuple[DirectReads, Any], model: Model, table: str) -> None:
@@ -166,7 +148,7 @@ def test_a_hook_answering_in_the_requests_place_hands_the_read_to_boto3(
         answer = direct.query(**request)
     assert refused == ["DynamoDB_20120810.Query"]
     assert direct.fallbacks == fallbacks + 1
-    assert _without_metadata(answer) == _without_metadata(stock.query(**request))
+    assert without_metadata(answer) == without_metadata(stock.query(**request))
 
 
 def test_a_dead_connection_is_replaced(clients: tuple[DirectReads, Any], table: str) -> None:

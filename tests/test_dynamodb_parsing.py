@@ -33,14 +33,12 @@ TRICKY: dict[str, Any] = {
 """Values that look like binaries and are not, next to ones that are."""
 
 
-def _without_metadata(response: dict[str, Any]) -> dict[str, Any]:
+def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in response.items() if name != "ResponseMetadata"}
 
 
-@pytest.fixture
-def clients(engine: Engine, table: str) -> Iterator[tuple[Any, Any]]:
-    """knight's client and a stock boto3 client for the same engine, with two tricky items in the table."""
-    knight = engine.dynamodb()
+def stock_client(engine: Engine, table: str) -> Any:
+    """A stock boto3 client for the engine, nothing of knight's on its path; two tricky items put in the table."""
     credentials = engine.session.get_credentials()
     assert credentials is not None
     stock = boto3.Session(
@@ -49,8 +47,15 @@ def clients(engine: Engine, table: str) -> Iterator[tuple[Any, Any]]:
         aws_secret_access_key=credentials.secret_key,
     ).client("dynamodb", endpoint_url=engine.dynamodb_url)
     for item in (EVERY_TYPE, TRICKY):
-        knight.put_item(TableName=table, Item=to_dynamodb(item))
-    yield knight, stock
+        stock.put_item(TableName=table, Item=to_dynamodb(item))
+    return stock
+
+
+@pytest.fixture
+def clients(engine: Engine, table: str) -> Iterator[tuple[Any, Any]]:
+    """knight's client and a stock boto3 client for the same engine, with two tricky items in the table."""
+    stock = stock_client(engine, table)
+    yield engine.dynamodb(), stock
     stock.close()
 
 
@@ -102,15 +107,22 @@ READS: dict[str, Callable[[str], tuple[str, dict[str, Any]]]] = {
 }
 
 
+def both_answers(ours: Any, stock: Any, table: str, read: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One of READS sent through each client, the answers without metadata, batch items in one order."""
+    operation, request = READS[read](table)
+    answers = (
+        without_metadata(getattr(ours, operation)(**request)),
+        without_metadata(getattr(stock, operation)(**request)),
+    )
+    if operation == "batch_get_item":  # its items come back in any order
+        for answer in answers:
+            answer["Responses"][table].sort(key=lambda item: item["sk"]["S"])
+    return answers
+
+
 @pytest.mark.parametrize("read", sorted(READS))
 def test_a_read_answers_as_botocore_would(clients: tuple[Any, Any], table: str, read: str) -> None:
-    knight, stock = clients
-    operation, request = READS[read](table)
-    ours = _without_metadata(getattr(knight, operation)(**request))
-    theirs = _without_metadata(getattr(stock, operation)(**request))
-    if operation == "batch_get_item":  # its items come back in any order
-        for answer in (ours, theirs):
-            answer["Responses"][table].sort(key=lambda item: item["sk"]["S"])
+    ours, theirs = both_answers(*clients, table, read)
     assert ours == theirs
 
 
