@@ -9,7 +9,6 @@ connection is replaced; AWS itself is never read directly.
 
 from __future__ import annotations
 
-import gc
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from test_dynamodb_layer import EVERY_TYPE
 from test_dynamodb_parsing import READS, both_answers, stock_client, without_metadata
 
 from knight.access import partition_query
-from knight.dynamodb.direct import DirectReads
+from knight.dynamodb.direct import MAX_IDLE, WAVE, DirectReads
 from knight.engine import Engine
 from knight.graphql import EXPLORE_DB, Executor, GraphQLSettings
 from knight.model import Model
@@ -154,27 +153,59 @@ def test_a_hook_answering_in_the_requests_place_hands_the_read_to_boto3(
 def test_a_dead_connection_is_replaced(clients: tuple[DirectReads, Any], table: str) -> None:
     direct, _ = clients
     _, request = READS["query"](table)
+    direct.close()
     first = direct.query(**request)
-    kept = direct._local.connection
+    assert direct.idle_connections() == 1
+    kept = direct._idle[-1]
     kept.sock.shutdown(socket.SHUT_RDWR)  # as when the engine drops an idle keep-alive connection
     fallbacks = direct.fallbacks
     assert direct.query(**request)["Items"] == first["Items"]
     assert direct.fallbacks == fallbacks
-    assert direct._local.connection is not kept and kept.closed
+    assert kept.closed and kept not in direct._idle
     direct.close()
+    assert direct.idle_connections() == 0
     assert direct.query(**request)["Items"] == first["Items"], "reads after close open a connection again"
 
 
-def test_a_connection_goes_with_its_thread(clients: tuple[DirectReads, Any], table: str) -> None:
+def test_many_queries_sent_together_answer_each_as_its_own(clients: tuple[DirectReads, Any], table: str) -> None:
+    direct, stock = clients
+    requests = [
+        {**READS["query"](table)[1], "ExpressionAttributeValues": {":p": {"S": partition}}}
+        for partition in ["types#1", "none", "types#1", "other"] * (WAVE // 2 + 1)
+    ]
+    assert len(requests) > WAVE, "more than one wave"
+    fallbacks = direct.fallbacks
+    answers = direct.query_all(requests)
+    assert [without_metadata(answer) for answer in answers] == [
+        without_metadata(stock.query(**request)) for request in requests
+    ]
+    assert direct.fallbacks == fallbacks
+    assert direct.idle_connections() <= MAX_IDLE
+
+
+def test_one_failing_query_among_many_raises_and_leaves_no_answer_unread(
+    clients: tuple[DirectReads, Any], table: str
+) -> None:
     direct, _ = clients
-    _, request = READS["query"](table)
+    good = READS["query"](table)[1]
+    missing = {**good, "TableName": f"no-such-{uuid.uuid4().hex[:8]}"}
+    with pytest.raises(ClientError) as raised:
+        direct.query_all([good, missing, good, good])
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # Every connection went back with its answer read: the next reads get their own answers.
+    again = direct.query_all([good] * 6)
+    assert all(answer["Items"] == again[0]["Items"] and answer["Count"] == 2 for answer in again)
+
+
+def test_idle_connections_are_bounded(clients: tuple[DirectReads, Any], table: str) -> None:
+    direct, _ = clients
+    request = READS["query"](table)[1]
+    with ThreadPoolExecutor(4) as pool:  # four threads, each with a wave at once: more sockets than are kept
+        for future in [pool.submit(direct.query_all, [request] * WAVE) for _ in range(8)]:
+            future.result()
+    assert 0 < direct.idle_connections() <= MAX_IDLE
     direct.close()
-    for _ in range(5):  # five pools of four threads come and go, as executors in a notebook do
-        with ThreadPoolExecutor(4) as pool:
-            for future in [pool.submit(direct.query, **request) for _ in range(8)]:
-                future.result()
-        gc.collect()
-    assert direct.open_connections() == 0, "the threads have ended; their connections must have too"
+    assert direct.idle_connections() == 0
 
 
 @pytest.mark.parametrize(

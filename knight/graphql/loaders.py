@@ -162,13 +162,21 @@ class Loaders:
         table = self.model.table_index
         points = [source for source in merged.values() if source.is_point_read(table)]
         queries = [source for source in merged.values() if not source.is_point_read(table)]
+        # Direct reads send a tick's Queries together from one thread; boto3 needs a thread each.
+        together = self.reader.reads_together and len(queries) > 1
         results = await asyncio.gather(
-            *(self._call(self.reader.query, source) for source in queries),
+            *(
+                [self._call(self.reader.query_all, queries)]
+                if together
+                else (self._call(self.reader.query, source) for source in queries)
+            ),
             *(
                 self._call(self.reader.batch_get, [self._primary_key(source) for source in chunk])
                 for chunk in chunks(points, GET_KEYS)
             ),
         )
+        if together:
+            results = [*results[0], *results[1:]]
         items: dict[tuple[str, str], list[Item]] = {source.collection: [] for source in merged.values()}
         for source, found in zip(queries, results, strict=False):
             items[source.collection] = found

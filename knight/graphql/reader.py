@@ -2,7 +2,8 @@
 
 Both are blocking calls (direct reads on a local engine, boto3 elsewhere: see
 knight.dynamodb.direct); the loaders run them in a thread pool so that
-independent reads overlap. Index names and key attributes come from the model.
+independent reads overlap: with boto3 a thread a read, with direct reads one
+thread for a tick's Queries, sent together. Index names and key attributes come from the model.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from knight.access import partition_query
+from knight.access.request import Request
 from knight.dynamodb import batch_get, from_dynamodb
 from knight.dynamodb.batches import GET_KEYS
+from knight.dynamodb.direct import DirectReads
 from knight.engine import Engine
 from knight.errors import ValidationError
 from knight.failures import engine_errors
@@ -32,14 +35,40 @@ class Reader:
 
     def query(self, source: Source) -> list[Item]:
         """Every item of a partition within the source's sort keys (all pages)."""
-        scope = source.scope
-        request = partition_query(
-            self.table, self.model.indexes[source.index], source.partition, scope.prefix, exact=scope.exact
-        )
+        request = self._request(source)
         with engine_errors(self.engine, self.table):
             return [
                 from_dynamodb(item) for page in request.pages(self.engine.reads()) for item in page.get("Items", [])
             ]
+
+    @property
+    def reads_together(self) -> bool:
+        """Whether ``query_all`` sends its reads at once from one thread (direct reads): then one call does."""
+        return isinstance(self.engine.reads(), DirectReads)
+
+    def query_all(self, sources: Sequence[Source]) -> list[list[Item]]:
+        """``query`` of each source; with direct reads, each round of pages is sent before any answer is read."""
+        reads = self.engine.reads()
+        if not isinstance(reads, DirectReads):
+            return [self.query(source) for source in sources]
+        found: list[list[Item]] = [[] for _ in sources]
+        pending = [(at, self._request(source)) for at, source in enumerate(sources)]
+        with engine_errors(self.engine, self.table):
+            while pending:
+                answers = reads.query_all([request.params for _, request in pending])
+                following = []
+                for (at, request), answer in zip(pending, answers, strict=True):
+                    found[at] += [from_dynamodb(item) for item in answer.get("Items", [])]
+                    if answer.get("LastEvaluatedKey"):
+                        following.append((at, request.with_params(ExclusiveStartKey=answer["LastEvaluatedKey"])))
+                pending = following
+        return found
+
+    def _request(self, source: Source) -> Request:
+        scope = source.scope
+        return partition_query(
+            self.table, self.model.indexes[source.index], source.partition, scope.prefix, exact=scope.exact
+        )
 
     def batch_get(self, keys: Sequence[Mapping[str, str]]) -> list[Item]:
         """The items with these primary keys (at most 100, each once), retrying the keys DynamoDB leaves unprocessed.
