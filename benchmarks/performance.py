@@ -607,11 +607,12 @@ def single_once(client: GraphQLClient, label: str, query: str, variables: Values
 @contextmanager
 def boto3_reads(bench: Bench) -> Iterator[None]:
     """The executor's reads through its boto3 client, as before direct reads: the baseline in the same run."""
+    before = bench.engine.direct_reads
     bench.engine.direct_reads = False
     try:
         yield
     finally:
-        bench.engine.direct_reads = True
+        bench.engine.direct_reads = before
 
 
 def goal_counts(bench: Bench) -> None:

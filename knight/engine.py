@@ -149,6 +149,7 @@ class Engine:
     """Whether ``reads`` may read a loopback endpoint directly (KNIGHT_DIRECT_READS=0 says no)."""
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _direct: DirectReads | None = field(default=None, repr=False)
+    _direct_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_environment(
@@ -249,14 +250,18 @@ class Engine:
         client = self.dynamodb()
         if self.is_aws or not self.direct_reads or not DirectReads.serves(client):
             return client
-        if self._direct is None or self._direct.client is not client:
-            if self._direct is not None:
-                self._direct.close()
-            credentials = self.session.get_credentials() or Credentials(
-                LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"]
-            )
-            self._direct = DirectReads(client, credentials)
-        return self._direct
+        direct = self._direct
+        if direct is not None and direct.client is client:
+            return direct
+        with self._direct_lock:  # the executor's threads ask at once, the first time: make one
+            if self._direct is None or self._direct.client is not client:
+                if self._direct is not None:
+                    self._direct.close()
+                credentials = self.session.get_credentials() or Credentials(
+                    LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"]
+                )
+                self._direct = DirectReads(client, credentials)
+            return self._direct
 
     def streams(self) -> DynamoDBStreamsClient:
         client: DynamoDBStreamsClient = self.client("dynamodbstreams")

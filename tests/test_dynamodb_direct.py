@@ -9,7 +9,10 @@ connection is replaced; AWS itself is never read directly.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +21,9 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError, ReadTimeoutError
 from test_dynamodb_layer import EVERY_TYPE
 from test_dynamodb_parsing import READS, both_answers, stock_client, without_metadata
 
@@ -186,15 +191,18 @@ def test_many_queries_sent_together_answer_each_as_its_own(clients: tuple[Direct
 def test_one_failing_query_among_many_raises_and_leaves_no_answer_unread(
     clients: tuple[DirectReads, Any], table: str
 ) -> None:
-    direct, _ = clients
+    direct, stock = clients
     good = READS["query"](table)[1]
+    nothing = {**good, "ExpressionAttributeValues": {":p": {"S": "none"}}}
     missing = {**good, "TableName": f"no-such-{uuid.uuid4().hex[:8]}"}
+    fallbacks = direct.fallbacks
     with pytest.raises(ClientError) as raised:
-        direct.query_all([good, missing, good, good])
+        direct.query_all([good, missing, nothing, good])
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    # Every connection went back with its answer read: the next reads get their own answers.
-    again = direct.query_all([good] * 6)
-    assert all(answer["Items"] == again[0]["Items"] and answer["Count"] == 2 for answer in again)
+    assert direct.fallbacks == fallbacks + 1, "only the failing read goes through boto3"
+    # Every connection went back with its answer read: each next read gets its own answer, not a left-over one.
+    mixed = [nothing, good, nothing, good, good, nothing]
+    assert [answer["Count"] for answer in direct.query_all(mixed)] == [stock.query(**r)["Count"] for r in mixed]
 
 
 def test_idle_connections_are_bounded(clients: tuple[DirectReads, Any], table: str) -> None:
@@ -254,3 +262,42 @@ def test_knight_direct_reads_0_reads_through_boto3(monkeypatch: pytest.MonkeyPat
         assert told.reads() is told.dynamodb()
     finally:
         told.close()
+
+
+def test_a_silent_engine_costs_a_wave_one_timeout_and_keeps_no_connection() -> None:
+    """An engine that accepts and never answers: the wave's reads share one deadline, then boto3 says so."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        silent.settimeout(0.05)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(silent.accept()[0])
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    timeout = 0.3
+    client = boto3.Session(region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s").client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+        config=Config(connect_timeout=1, read_timeout=timeout, retries={"mode": "standard", "max_attempts": 1}),
+    )
+    direct = DirectReads(client, Credentials("k", "s"))
+    request = {"TableName": "t", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "x"}}}
+    started = time.monotonic()
+    try:
+        with pytest.raises(ReadTimeoutError):
+            direct.query_all([request] * 10)
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        acceptor.join()
+        for sock in [*accepted, silent]:
+            sock.close()
+        client.close()
+    # One shared deadline, then boto3's one try: not ten timeouts one after another.
+    assert took < 4 * timeout, f"{took:.2f} s"
+    assert direct.idle_connections() == 0, "a connection whose answer never came went back to the pool"
+    assert direct.fallbacks == 1

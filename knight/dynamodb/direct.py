@@ -22,7 +22,8 @@ every other.
 Anything but a plain 200 answer (an error, throttling, a dropped connection, a
 checksum that does not match, a hook that answers in the request's place) sends
 the read again through the boto3 client, which retries and raises as it always
-does: a read is safe to send twice. Only plain-HTTP loopback endpoints get
+does: a read is safe to send twice. Such a read meets the hooks before the
+call twice, once for each try (the meter, after the call, once). Only plain-HTTP loopback endpoints get
 direct reads; AWS itself (TLS, proxies, its retry quota) is always boto3's.
 """
 
@@ -33,6 +34,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,7 +65,7 @@ MAX_IDLE = 64
 class DirectReads:
     """Query and BatchGetItem of one boto3 DynamoDB client, sent directly; its other calls are its own.
 
-    Safe to share between threads (each thread keeps its own connection).
+    Safe to share between threads: they take connections from one pool of idle ones.
     """
 
     def __init__(self, client: DynamoDBClient, credentials: Credentials) -> None:
@@ -71,8 +73,10 @@ class DirectReads:
         endpoint = urlsplit(client.meta.endpoint_url)
         self._host = endpoint.hostname or "127.0.0.1"
         self._port = endpoint.port or 80
-        self._netloc = endpoint.netloc
-        self._url = f"{endpoint.scheme}://{endpoint.netloc}/"
+        # Host as SigV4 signs it: without the default port.
+        self._netloc = endpoint.netloc.removesuffix(":80") if endpoint.port == 80 else endpoint.netloc
+        self._path = endpoint.path or "/"
+        self._url = f"{endpoint.scheme}://{endpoint.netloc}{self._path}"
         self._region = client.meta.region_name
         self._credentials = credentials
         config: Any = client.meta.config  # its type stubs leave the timeouts out
@@ -143,40 +147,54 @@ class DirectReads:
     def _wave(self, operation: str, requests: Sequence[dict[str, Any]]) -> list[dict[str, Any] | None]:
         """Each request written, then each answer read; None for one that boto3 must send."""
         sent: list[tuple[_Prepared, _Connection | None] | None] = []
-        for params in requests:
-            prepared = self._prepare(operation, params)
-            sent.append(None if prepared is None else (prepared, self._send(prepared.message)))
         answers: list[dict[str, Any] | None] = []
-        for entry in sent:
-            if entry is None:
-                answers.append(None)
-                continue
-            prepared, connection = entry
-            exchanged = self._receive(connection) if connection is not None else None
-            if exchanged is None and not (connection is not None and connection.timed_out):
-                # A kept connection the engine has since closed fails at once: once more on a new one.
-                connection = self._send(prepared.message, fresh=True)
-                exchanged = self._receive(connection) if connection is not None else None
-            answers.append(None if exchanged is None else self._finish(operation, prepared, *exchanged))
-        return answers
+        try:
+            for params in requests:
+                prepared = self._prepare(operation, params)
+                sent.append(None if prepared is None else (prepared, self._send(prepared.message)))
+            # One deadline for the wave: the answers wait on the engine together, so their timeouts do not add up.
+            deadline = time.monotonic() + self._read_timeout
+            for entry in sent:
+                if entry is None:
+                    answers.append(None)
+                    continue
+                prepared, connection = entry
+                exchanged = self._receive(connection, deadline) if connection is not None else None
+                if connection is not None and connection.timed_out:
+                    break  # the engine is slow, not gone: boto3 waits and retries its own way, for the rest too
+                if exchanged is None:
+                    # A kept connection the engine has since closed fails at once: once more on a new one.
+                    connection = self._send(prepared.message, fresh=True)
+                    exchanged = self._receive(connection, deadline) if connection is not None else None
+                answers.append(None if exchanged is None else self._finish(operation, prepared, *exchanged))
+        finally:
+            # A connection whose answer was not read must not go back to the pool: close it.
+            for entry in sent[len(answers) :]:
+                if entry is not None and entry[1] is not None:
+                    entry[1].close()
+        return answers + [None] * (len(requests) - len(answers))
 
     def _prepare(self, operation: str, params: dict[str, Any]) -> _Prepared | None:
         """The request's bytes, after the hooks botocore calls before sending; None if one answered instead."""
         model = self._models[operation]
         events: Any = self.client.meta.events  # a HierarchicalEmitter; the stubs name only its base
         context: dict[str, Any] = {"knight_direct_read": True}
+        params = dict(params)  # hooks may change what they are given, as boto3 lets them: not the caller's
         responses = events.emit(
             f"provide-client-params.dynamodb.{operation}", params=params, model=model, context=context
         )
         params = first_non_none_response(responses, default=params)
-        body = json.dumps(params, default=_blob, separators=(",", ":")).encode()
+        try:
+            body = json.dumps(params, default=_blob, separators=(",", ":")).encode()
+        except (TypeError, ValueError):  # not DynamoDB JSON: boto3's validation says why
+            return None
         headers = {
             "Content-Type": CONTENT_TYPE,
             "X-Amz-Target": TARGET_PREFIX + operation,
             "User-Agent": self._user_agent,
         }
         request_dict = {
-            "url_path": "/",
+            "url_path": self._path,
             "query_string": "",
             "method": "POST",
             "headers": headers,
@@ -185,7 +203,12 @@ class DirectReads:
             "context": context,
         }
         _, answered = events.emit_until_response(
-            f"before-call.dynamodb.{operation}", model=model, params=request_dict, request_signer=None, context=context
+            f"before-call.dynamodb.{operation}",
+            model=model,
+            params=request_dict,
+            # What botocore passes its before-call hooks; its type stubs leave the attribute out.
+            request_signer=getattr(self.client, "_request_signer", None),
+            context=context,
         )
         if answered is not None:
             return None
@@ -196,7 +219,7 @@ class DirectReads:
         if answered is not None:
             return None
         # The prepared headers hold Content-Length; Host is the endpoint's, as signed.
-        head = [f"POST / HTTP/1.1\r\nHost: {self._netloc}\r\n"]
+        head = [f"POST {self._path} HTTP/1.1\r\nHost: {self._netloc}\r\n"]
         head += [f"{name}: {value}\r\n" for name, value in prepared.headers.items()]
         # One write for head and body: with Nagle off, two writes are two packets and two wake-ups.
         return _Prepared("".join(head).encode("latin-1") + b"\r\n" + body, model, context)
@@ -206,7 +229,7 @@ class DirectReads:
     ) -> dict[str, Any] | None:
         """The parsed answer, after the hooks botocore calls; None unless it is a plain 200."""
         checksum = headers.get("x-amz-crc32")
-        if status != 200 or (checksum is not None and int(checksum) != zlib.crc32(raw)):
+        if status != 200 or (checksum is not None and checksum != str(zlib.crc32(raw))):
             return None
         try:
             parsed = read_output(raw)
@@ -237,9 +260,10 @@ class DirectReads:
             return None
         return connection
 
-    def _receive(self, connection: _Connection) -> tuple[int, HTTPHeaders, bytes] | None:
+    def _receive(self, connection: _Connection, deadline: float) -> tuple[int, HTTPHeaders, bytes] | None:
         """Status, headers and body of the answer on this connection, which goes back to the idle ones."""
         try:
+            connection.sock.settimeout(max(deadline - time.monotonic(), 0.001))
             response = http.client.HTTPResponse(connection.sock, method="POST")
             response.begin()
             raw = response.read()
