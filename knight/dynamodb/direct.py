@@ -1,10 +1,10 @@
 """Reads sent straight to a local engine over HTTP, botocore's hooks kept; boto3 for the rest.
 
-On a local engine (the embedded one, DynamoDB Local) botocore's request
-pipeline costs more CPU than the engine's answer: about 0.9 ms a call (request
-building, event hooks, endpoint rules, urllib3), measured against 0.3 ms for
-the same request sent as below. exploreDb sends 55 Queries under one
-interpreter lock, so that CPU is most of its time.
+On a local engine (the embedded one, DynamoDB Local) most of a read's CPU is
+botocore building and sending the request (event hooks, endpoint rules,
+urllib3); sent as below, a read costs 0.38 of it (benchmarks/direct_reads.py).
+exploreDb sends 55 Queries under one interpreter lock, so that CPU is most of
+its time.
 
 ``DirectReads`` sends Query and BatchGetItem as DynamoDB's JSON protocol
 defines them: the parameters as JSON (bytes in base64), signed by botocore's
@@ -13,7 +13,7 @@ database per access key and region), on kept-alive connections, the answer
 read by ``parsing.read_output``. ``query_all`` writes a round of Queries, each
 on a connection of its own, before it reads any answer: one thread waits for
 them all, where a thread per read would pass the interpreter lock back and
-forth at every read (exploreDb's 55 reads took three times the CPU so). It
+forth at every read (a wave costs 0.63 of their CPU per read). It
 emits the client's own events (provide-client-params, before-call,
 before-send, after-call) with what botocore passes them, so a meter, a
 recorder or a test that holds or counts calls sees these reads as it sees
@@ -135,7 +135,7 @@ class DirectReads:
         answers: list[dict[str, Any] | None] = []
         for first in range(0, len(requests), WAVE):
             answers += self._wave(operation, requests[first : first + WAVE])
-        # boto3 after the wave, so that no connection is left with an answer unread when it raises.
+        # boto3 after the waves, so that no connection is left with an answer unread when it raises.
         method = getattr(self.client, "query" if operation == "Query" else "batch_get_item")
         for at, answer in enumerate(answers):
             if answer is None:
