@@ -14,7 +14,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import pytest
 from botocore.exceptions import ClientError
@@ -217,6 +217,8 @@ class Query(TypedDict, total=False):
     ExpressionAttributeValues: Mapping[str, AttributeValueTypeDef]
     ScanIndexForward: bool
     Limit: int
+    ProjectionExpression: str
+    Select: Literal["COUNT"]
 
 
 class Paging(TypedDict, total=False):
@@ -261,6 +263,11 @@ def test_queries_on_the_table_and_its_indexes_answer_as_moto_does(
              "ExpressionAttributeValues": {":p": {"S": "i9"}}},
             {"IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p", "FilterExpression": "sk <> :s",
              "ExpressionAttributeValues": {":p": {"S": "i3"}, ":s": {"S": "v7"}}},
+            {"KeyConditionExpression": "pk = :p", "ProjectionExpression": "sk, gsi1_sk",
+             "ExpressionAttributeValues": {":p": {"S": "g0"}}},
+            {"IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p", "ProjectionExpression": "pk",
+             "FilterExpression": "sk <> :s", "ExpressionAttributeValues": {":p": {"S": "i1"}, ":s": {"S": "v1"}}},
+            {"KeyConditionExpression": "pk = :p", "Select": "COUNT", "ExpressionAttributeValues": {":p": {"S": "g2"}}},
         ]  # fmt: skip
         for request in requests:
             answers = []
@@ -270,12 +277,57 @@ def test_queries_on_the_table_and_its_indexes_answer_as_moto_does(
                 while True:
                     paging: Paging = {"ExclusiveStartKey": start} if start else {}
                     page = table.db.query(TableName=table.name, **request, **paging)
-                    pages.append((page["Items"], page["Count"], page["ScannedCount"]))
+                    pages.append((page.get("Items"), page["Count"], page["ScannedCount"]))
                     start = page.get("LastEvaluatedKey")
                     if not start:
                         break
                 answers.append(json.dumps(pages, sort_keys=True))
             assert answers[0] == answers[1], request
+        # The reads measured and copied nothing of what they read: every item is still whole.
+        whole = [json.dumps(table.db.scan(TableName=table.name)["Items"], sort_keys=True) for table in tables]
+        assert whole[0] == whole[1]
+        assert all(len(item) >= 3 for item in json.loads(whole[1]))
+    finally:
+        for table in tables:
+            table.close()
+
+
+@pytest.mark.embedded_only(SAME_AS_MOTO)
+def test_reads_page_at_one_megabyte_as_moto_does(plain_moto: Engine, engine: Engine, model: Model) -> None:
+    """reads.py remembers each item's size for a read: the 1 MB pages must stay where moto puts them."""
+    tables = [Table(plain_moto, model), Table(engine, model)]
+    try:
+        for table in tables:
+            for n in range(24):
+                item: dict[str, AttributeValueTypeDef] = {
+                    "pk": {"S": "big"}, "sk": {"S": f"{n:02}"}, "gsi1_pk": {"S": "all"}, "gsi1_sk": {"S": f"{n:02}"},
+                    "body": {"S": "x" * (90_000 + 1_000 * n)},
+                    "m": {"M": {"n": {"N": str(n)}, "l": {"L": [{"S": "y"}]}}},
+                }  # fmt: skip
+                table.db.put_item(TableName=table.name, Item=item)
+        reads: list[tuple[str, dict[str, Any]]] = [
+            ("query", {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "big"}}}),
+            ("query", {"IndexName": "gsi1", "KeyConditionExpression": "gsi1_pk = :p", "ScanIndexForward": False,
+                       "ExpressionAttributeValues": {":p": {"S": "all"}}}),
+            ("scan", {}),
+            ("scan", {"IndexName": "gsi1", "FilterExpression": "m.n > :n", "ProjectionExpression": "sk, m",
+                      "ExpressionAttributeValues": {":n": {"N": "5"}}}),
+        ]  # fmt: skip
+        for operation, request in reads:
+            answers = []
+            for table in tables:
+                pages: list[tuple[list[str], int, int]] = []
+                start: Mapping[str, AttributeValueTypeDef] | None = None
+                while True:
+                    paging: Paging = {"ExclusiveStartKey": start} if start else {}
+                    page = getattr(table.db, operation)(TableName=table.name, **request, **paging)
+                    pages.append(([i["sk"]["S"] for i in page["Items"]], page["Count"], page["ScannedCount"]))
+                    start = page.get("LastEvaluatedKey")
+                    if not start:
+                        break
+                answers.append(pages)
+            assert answers[0] == answers[1], (operation, request)
+            assert len(answers[1]) >= 3, "the 2.6 MB of items come in pages of at most 1 MB"
     finally:
         for table in tables:
             table.close()
@@ -317,6 +369,28 @@ def test_a_transaction_copies_no_table_and_queries_read_one_partition(
     )
     assert one["Count"] == 1
     assert knight_table.db.query(**index_query)["Count"] == 201
+
+
+def test_an_update_after_reads_keeps_its_old_image(knight_table: Table) -> None:
+    """reads.py lets a read's copies of items be the items themselves; a write's copy, after any read, is a copy."""
+    knight_table.db.put_item(**knight_table.put("a", note="before")["Put"])
+    with pytest.raises(ClientError):
+        knight_table.db.query(
+            TableName=knight_table.name, IndexName="no-such-index", KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "a"}},
+        )  # fmt: skip
+    mine: Query = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "a"}}}
+    assert knight_table.db.query(TableName=knight_table.name, **mine)["Count"] == 1
+    assert knight_table.db.scan(TableName=knight_table.name)["Count"] == 1
+    knight_table.db.update_item(
+        TableName=knight_table.name, Key=knight_table.key("a"), UpdateExpression="SET note = :n",
+        ExpressionAttributeValues={":n": {"S": "after"}},
+    )  # fmt: skip
+    records = knight_table.read() + knight_table.read()
+    modify = [r for r in records if r["eventName"] == "MODIFY"]
+    assert len(modify) == 1
+    assert modify[0]["dynamodb"]["OldImage"]["note"] == {"S": "before"}
+    assert modify[0]["dynamodb"]["NewImage"]["note"] == {"S": "after"}
 
 
 @pytest.mark.embedded_only(INSIDE)
@@ -478,3 +552,19 @@ def test_moto_keeps_no_object_after_its_table_lets_go(plain_moto: Engine, engine
     moto, knight = counts
     assert moto >= 50, "moto: every item object it ever made is kept for its dashboard"
     assert knight == 0
+
+
+@pytest.mark.embedded_only(INSIDE)
+def test_a_read_answer_holding_what_the_json_writer_does_not_know_takes_motos_conversion() -> None:
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from knight.embedded.responses import as_json
+
+    attributes = {"pk": {"S": "p"}, "sk": {"S": "s"}, "b": {"B": "AP8="}}
+    item = Item(DynamoType({"S": "p"}), DynamoType({"S": "s"}), attributes)
+    written = json.loads(as_json(ActionResult({"Kept": item, "Value": DynamoType({"BS": [b"\x01", "Ag=="]})})))
+    assert written == {
+        "Kept": {"Attributes": {"pk": {"S": "p"}, "sk": {"S": "s"}, "b": {"B": "AP8="}}},
+        "Value": {"BS": ["AQ==", "Ag=="]},
+    }

@@ -12,6 +12,7 @@ behaviour beside the fix, so the layer can shrink when moto changes:
   UpdateItem made whole, ClientRequestToken honoured;
 - ``streams``: no record for a write that changes nothing, retention, iterator expiry;
 - ``partitions``: Queries that read one partition, not the whole table;
+- ``reads``: Queries and Scans that measure each item once and copy none;
 - ``responses``: read answers written as plain JSON, not through moto's slow serializer;
 - ``instances``: no list of every object moto ever made (the memory of a long run).
 
@@ -55,11 +56,12 @@ def _apply() -> None:
             f"the embedded engine is tested with moto {low[0]}.{low[1]}.x; this is moto {shown}: "
             f"pip install 'moto[server,dynamodb,sqs]>={low[0]}.{low[1]},<{high[0]}.{high[1]}'"
         )
-    from knight.embedded import dispatch, instances, partitions, responses, streams, writes
+    from knight.embedded import dispatch, instances, partitions, reads, responses, streams, writes
 
     dispatch.install()
     instances.install()
     partitions.install()
+    reads.install()
     responses.install()
     streams.install()
     writes.install()
