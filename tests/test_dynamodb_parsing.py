@@ -180,3 +180,19 @@ def test_a_body_that_is_not_json_is_botocores_to_report() -> None:
     answer = parser.parse({"status_code": 200, "headers": {}, "body": b"<html>proxy</html>"}, query.output_shape)
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert "Items" not in answer
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b'{"Item":{"a":{"S":"Bob said \\"B\\": fine"}}}', {"Item": {"a": {"S": 'Bob said "B": fine'}}}),
+        (b'{"Item":{"a":{"B":"AP8="},"b":{"S":"B"}}}', {"Item": {"a": {"B": b"\x00\xff"}, "b": {"S": "B"}}}),
+        (b'{"Item":{"a":{"BS":["AQ=="]}}}', {"Item": {"a": {"BS": [b"\x01"]}}}),
+        (b'{"Item":{"a":{"\\u0042":"AQ=="}}}', {"Item": {"a": {"B": b"\x01"}}}),
+        (b'{"Item":{"a":{"S":"caf\\u00e9"}}}', {"Item": {"a": {"S": "caf\u00e9"}}}),
+    ],
+    ids=["quoted-B-in-a-string", "binary", "binary-set", "escaped-key", "escaped-text"],
+)
+def test_binaries_are_found_however_the_answer_spells_them(raw: bytes, expected: dict[str, Any]) -> None:
+    """read_output skips its per-object hook when no binary can be there; it must never skip a binary."""
+    assert parsing.read_output(raw) == expected
