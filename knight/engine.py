@@ -42,6 +42,9 @@ DEFAULT_PORT = 4566
 
 DEFAULT_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+POOLED_CONNECTIONS = 32
+"""Connections each client keeps (boto3 keeps 10): the GraphQL API's threads and the xp consumer's
+writes to several students at once share one client in `knight up`."""
 SERVICES = ("dynamodb", "dynamodbstreams", "sqs")
 DIRECT_READS_VARIABLE = "KNIGHT_DIRECT_READS"
 
@@ -231,6 +234,7 @@ class Engine:
                     connect_timeout=3,
                     read_timeout=30,
                     retries={"mode": "standard", "max_attempts": 4},
+                    max_pool_connections=POOLED_CONNECTIONS,
                 ),
             }
             if service in self.urls:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,41 @@ def test_a_failing_kth_record_reports_its_sequence_number_and_earlier_records_ap
     assert (info["startSequenceNumber"], info["endSequenceNumber"]) == (failing.sequence_number,) * 2
     assert letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert letter["knight"]["code"] == "STREAM_TARGET_MISSING"
+
+
+def test_a_batch_sends_its_students_transactions_at_once(
+    engine: Engine, model: Model, table: str, processor: StreamProcessor
+) -> None:
+    """No two students share an item: a batch waits for DynamoDB once, not once per student."""
+    students = [add_student(engine, model, table) for _ in range(4)]
+    for n, student in enumerate(students):
+        put_progress(engine, model, table, progress_ref(student), 10 + n)
+    records = stream_records(engine, processor.runner.stream_arn)
+    in_flight, most = [0], [0]
+    changed = threading.Condition()
+
+    def sending(**_: Any) -> None:
+        with changed:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            changed.notify_all()
+            changed.wait_for(lambda: in_flight[0] >= 2, timeout=5)  # alone after 5 s: sent one by one
+
+    def answered(**_: Any) -> None:
+        with changed:
+            in_flight[0] -= 1
+
+    events = engine.dynamodb().meta.events
+    events.register("before-call.dynamodb.TransactWriteItems", sending, unique_id="test-xp-sending")
+    events.register("after-call.dynamodb.TransactWriteItems", answered, unique_id="test-xp-answered")
+    try:
+        result = processor.xp(records)
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="test-xp-sending")
+        events.unregister("after-call.dynamodb.TransactWriteItems", unique_id="test-xp-answered")
+    assert result.ok and result.outcomes["applied"] == 4
+    assert most[0] >= 2, "the students' transactions went one after another"
+    assert [student_xp(engine, model, table, student) for student in students] == [10, 11, 12, 13]
 
 
 @pytest.mark.parametrize("bad_xp", ["a lot", None], ids=["not-a-number", "missing"])

@@ -65,7 +65,7 @@ class Executor:
     """Runs GraphQL operations on one table; share one per process, it is safe for concurrent requests.
 
     Blocking DynamoDB calls run in the executor's thread pool (``max_workers``
-    at once, below boto3's ten pooled connections); ``close`` stops it.
+    at once, with the cheap pool's two within the engine client's pooled connections); ``close`` stops it.
     """
 
     def __init__(
@@ -89,7 +89,7 @@ class Executor:
         self.reader = Reader(engine, self.model, self.table)
         self._catalog = Catalog(self.model)
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="knight-graphql")
-        # Cheap operations' calls do not queue behind a costly one's many (boto3 pools ten connections).
+        # Cheap operations' calls do not queue behind a costly one's many.
         self.cheap_pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="knight-graphql-cheap")
         s = self.settings
         self.admission = Admission(s.max_concurrent, s.cost_budget, s.cheap_cost, s.queue_seconds)

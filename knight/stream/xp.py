@@ -5,7 +5,8 @@ that every record before it is applied exactly once and the feeder resumes
 at the failed one. See knight.stream.aggregate for why applying a record again
 changes nothing. Within a batch each item is read once, and each student is
 written once for every 99 guards that change (one transaction), however many
-of its progress records the batch holds.
+of its progress records the batch holds; the students' transactions are sent
+at once, since no two share an item.
 
 What each record does:
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +47,9 @@ if TYPE_CHECKING:
 
 # Full jitter, after a transaction met another on the same items.
 _CONFLICT_BACKOFF = Backoff(base=0.01, cap=1.0)
+
+FLUSH_THREADS = 8
+"""Most students whose transactions one batch sends at once (each waits on DynamoDB, not on the others)."""
 
 _UNREADABLE = object()
 """A record image that could not be decoded."""
@@ -439,17 +444,26 @@ class _Batch:
         )
 
     def flush(self) -> list[RecordFailure]:
-        """Write every staged change; a failure is reported at the first record behind its transaction."""
-        failures = []
+        """Write every staged change; a failure is reported at the first record behind its transaction.
+
+        Each student's transactions go in order, and the students' at once:
+        no two students share an item, so their writes cannot meet, and the
+        batch waits for DynamoDB about once rather than once per student.
+        """
         staged, self.staged = list(self.staged.values()), {}
-        for update in staged:
-            for chunk in chunks(list(update.changes.values()), GUARDS_PER_TRANSACTION):
-                try:
-                    self.handler._commit(update.target_key, chunk)
-                except Exception as exc:
-                    failures.append(RecordFailure(chunk[0].sequence, error_code(exc), str(exc), is_transient(exc)))
-                    break  # this student's later changes come after the failure: they are delivered again
-        return failures
+        if len(staged) <= 1:
+            return [failure for update in staged for failure in self._write(update)]
+        with ThreadPoolExecutor(min(len(staged), FLUSH_THREADS), thread_name_prefix="knight-xp-flush") as pool:
+            return [failure for failures in pool.map(self._write, staged) for failure in failures]
+
+    def _write(self, update: _Staged) -> list[RecordFailure]:
+        for chunk in chunks(list(update.changes.values()), GUARDS_PER_TRANSACTION):
+            try:
+                self.handler._commit(update.target_key, chunk)
+            except Exception as exc:
+                # This student's later changes come after the failure: they are delivered again.
+                return [RecordFailure(chunk[0].sequence, error_code(exc), str(exc), is_transient(exc))]
+        return []
 
 
 def _same_apart_from(old: Mapping[str, Any], new: Mapping[str, Any], agg: XpAggregate) -> bool:
