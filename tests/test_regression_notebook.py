@@ -92,8 +92,27 @@ def test_papermill_run_fails_on_a_regression(tmp_path: Path) -> None:
     baseline["measurements"][first]["requests"] = 0
     strict = tmp_path / "strict-baseline.json"
     strict.write_text(json.dumps(baseline))
-    with pytest.raises(pm.PapermillExecutionError, match="regression"):
+    with pytest.raises(pm.PapermillExecutionError) as failed:
         _run(tmp_path, baseline_path=str(strict))
+    # The error itself names the operation and the figure, so that a CI log shows them.
+    assert f"REGRESSION {first}: requests rose from 0 to " in str(failed.value)
+
+
+def test_papermill_runs_from_any_folder_and_writes_nothing_unasked(tmp_path: Path) -> None:
+    """The obvious command, from another folder: the committed baseline is found, no report is left behind."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    output = tmp_path / "out.ipynb"
+    pm.execute_notebook(
+        str(NOTEBOOK), str(output), parameters={"repeats": 1}, cwd=str(elsewhere), progress_bar=False,
+        kernel_name="python3",
+    )  # fmt: skip
+    assert list(elsewhere.iterdir()) == []
+    ran = json.loads(output.read_text(encoding="utf-8"))
+    shown = [o for cell in ran["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert shown, "the chart is drawn in the notebook"
+    text = "".join("".join(o.get("text", "")) for cell in ran["cells"] for o in cell.get("outputs", []))
+    assert f"compared with {NOTEBOOKS / 'regression-baseline.json'}" in text
 
 
 def test_the_notebook_has_a_parameters_cell_for_papermill() -> None:

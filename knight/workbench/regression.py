@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,8 @@ from knight.errors import EngineError, RefusedError, ValidationError
 from knight.workbench.lab import Lab
 
 JUDGED = ("requests", "consumedCapacity", "itemsEvaluated")
+BASELINE_FILE = "regression-baseline.json"
+"""The baseline committed beside the notebooks."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,23 @@ def measure_explore_db(lab: Lab, repeats: int) -> Measurement:
         return measure("exploreDb", run, repeats)
     finally:
         executor.close()
+
+
+def find_baseline(given: str | Path = "") -> Path:
+    """The baseline to compare with: ``given`` (relative to the current folder), else the committed one.
+
+    The committed one is found from knight itself, so the notebook runs from any folder.
+    """
+    if given:
+        return Path(given)
+    from knight.cli.lab import notebooks_dir  # where the notebooks of a checkout are
+
+    return notebooks_dir() / BASELINE_FILE
+
+
+def regression_message(found: list[str]) -> str:
+    """One line per regression, for the notebook's error (and so for a CI log)."""
+    return "\n".join([f"{len(found)} regression(s) against the baseline:", *(f"REGRESSION {line}" for line in found)])
 
 
 def frame(measurements: list[Measurement]) -> pd.DataFrame:
