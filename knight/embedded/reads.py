@@ -2,8 +2,8 @@
 
 moto (measured on 5.2) works out each result's size twice, once to check the
 1 MB page and once to add it up, and deep-copies every result before it
-projects and filters it: together two fifths of the engine's time in an
-exploreDb's Queries, which are nine in ten of the engine's requests under
+projects and filters it: together about a quarter of the engine's time in
+an exploreDb's Queries, which are nine in ten of the engine's requests under
 `knight up`'s load. While a Query or Scan runs, this layer remembers each
 item's size for the request and lets a copy of an item be the item itself.
 That is safe because nothing on the read path changes an item (projections
