@@ -78,6 +78,7 @@ from knight.errors import KnightError
 from knight.graphql import EXPLORE_DB, Executor, GraphQLServer, GraphQLSettings
 from knight.model import load_model
 from knight.table import create_table, delete_table
+from knight.workbench.regression import explore_db_partitions
 
 Values = dict[str, Any]
 
@@ -301,18 +302,8 @@ def record_query(recorder: Recorder, client: GraphQLClient, query: str, variable
 
 
 def partitions_touched(data: SeedData) -> set[tuple[str, str]]:
-    """The item collections exploreDb reads, from the generated data (as tests/test_graphql_explore.py)."""
-    by_entity: dict[str, list[Values]] = {}
-    for entity, values in data.items:
-        by_entity.setdefault(entity, []).append(values)
-    touched = {("gsi1", "track")}
-    for track in by_entity.get("track", []):
-        touched.add(("gsi1", f"t#{track['id']}"))
-        for course in (c for c in by_entity.get("course", []) if c["trackId"] == track["id"]):
-            touched.add(("table", f"c#{course['id']}"))
-            for enrollment in (e for e in by_entity.get("enrollment", []) if e["courseId"] == course["id"]):
-                touched.add(("table", f"s#{enrollment['studentId']}"))
-    return touched
+    """The item collections exploreDb reads, from the generated data (the regression notebook's count)."""
+    return explore_db_partitions(load_model(), data)
 
 
 class ThreadProfiles:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from knight.data.purge import scan_pages
@@ -46,17 +48,30 @@ def open_lab(
     random_seed: int = DEFAULT_RANDOM_SEED,
     seed: bool = True,
     port: int = 0,
+    model: str | Path | None = None,
 ) -> Lab:
     """Start (or reach) an engine, create a fresh table and seed it.
 
-    On a configured endpoint the notebook gets its own table name, deleted on
-    close, so a shared engine's data is never touched.
+    ``model`` is a model file (empty or None: Sir learn a lot's).
+
+    On a configured endpoint each lab gets a table of its own, named for the
+    model and a random suffix and deleted on close, so a shared engine's data
+    is never touched and a run that failed before closing leaves nothing
+    behind that the next run would read.
     """
     engine = Engine.from_environment(port=port)
-    model = load_model()
+    loaded = load_model(model or None)
     owns = table is None
-    if table is None:
-        table = model.table_name if engine.kind == "embedded" else f"{model.table_name}-notebook"
-    create_table(engine, model, table)
-    data = seed_table(engine, model, table, scale=scale, random_seed=random_seed, show_progress=False) if seed else None
-    return Lab(engine, model, table, data, owns)
+    if table is None and engine.kind == "embedded":
+        table = loaded.table_name
+    elif table is None:
+        table = f"{loaded.table_name}-notebook-{uuid.uuid4().hex[:8]}"
+    create_table(engine, loaded, table)
+    lab = Lab(engine, loaded, table, None, owns)
+    if seed:
+        try:
+            lab.seed = seed_table(engine, loaded, table, scale=scale, random_seed=random_seed, show_progress=False)
+        except BaseException:
+            lab.close()
+            raise
+    return lab
