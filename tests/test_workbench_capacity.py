@@ -8,6 +8,7 @@ from knight.access import Catalog
 from knight.engine import Engine
 from knight.model import Model
 from knight.workbench import estimate_reads, item_size, read_units, without_filter, write_units
+from knight.workbench.capacity import ReadLog
 
 
 def test_a_read_rounds_the_total_up_to_4_kb_once() -> None:
@@ -84,3 +85,21 @@ def test_a_get_of_a_missing_item_costs_one_block(engine: Engine, model: Model, s
     request = pattern.request(seeded, {"id": str(uuid.UUID(int=0, version=4))})
     estimate = estimate_reads(engine, request.operation, request.params)
     assert (estimate.items, estimate.bytes, estimate.units) == (0, 0, 0.5)
+
+
+def test_a_read_log_prices_what_was_sent_while_open_batches_item_by_item(
+    engine: Engine, model: Model, seeded: str
+) -> None:
+    client = engine.dynamodb()
+    tracks = Catalog(model).get("all-tracks")
+    keys = [{"pk": item["pk"], "sk": item["sk"]} for item in client.scan(TableName=seeded, Limit=3)["Items"]]
+    with ReadLog(engine) as log:
+        result = tracks.run(engine, seeded, {})
+        client.batch_get_item(RequestItems={seeded: {"Keys": keys}})
+    client.query(**tracks.request(seeded, {}).params)  # after the log closed: not logged
+    assert [operation for operation, _ in log.calls] == ["Query", "BatchGetItem"]
+    query, *gets = log.estimates()
+    assert query.items == result.cost.items_evaluated
+    # Three small items in one batch: three reads of half a unit each, not one rounded sum.
+    assert [get.units for get in gets] == [0.5, 0.5, 0.5]
+    assert log.units() == query.units + 1.5

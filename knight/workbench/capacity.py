@@ -121,3 +121,55 @@ def estimate_reads(engine: Engine, operation: ReadOperation, params: Mapping[str
             if not last:
                 return ReadEstimate(requests, items, total, units)
             request = {**request, "ExclusiveStartKey": last}
+
+
+_READS = ("GetItem", "Query", "Scan", "BatchGetItem")
+
+
+class ReadLog:
+    """The reads an engine's client sends while the log is open, priced afterwards as DynamoDB would.
+
+    It listens where botocore hands a call its parameters, which knight's
+    direct reads pass through too, so a GraphQL request served over HTTP is
+    seen whole. ``units`` replays each read without its filter (see
+    ``estimate_reads``); a BatchGetItem is priced item by item, as DynamoDB
+    rounds each of its items up to 4 KB on its own.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.calls: list[tuple[ReadOperation | Literal["BatchGetItem"], dict[str, Any]]] = []
+        self._id = f"knight.workbench.readlog.{id(self)}"
+
+    def _seen(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
+        self.calls.append((model.name, dict(params)))
+
+    def __enter__(self) -> ReadLog:
+        events = self.engine.dynamodb().meta.events
+        for operation in _READS:
+            events.register(
+                f"provide-client-params.dynamodb.{operation}", self._seen, unique_id=f"{self._id}.{operation}"
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        events = self.engine.dynamodb().meta.events
+        for operation in _READS:
+            events.unregister(f"provide-client-params.dynamodb.{operation}", unique_id=f"{self._id}.{operation}")
+
+    def estimates(self) -> list[ReadEstimate]:
+        """What each read sent read, and its units (a BatchGetItem gives one estimate per item)."""
+        found: list[ReadEstimate] = []
+        for operation, params in self.calls:
+            if operation != "BatchGetItem":
+                found.append(estimate_reads(self.engine, operation, params))
+                continue
+            for table, asked in params.get("RequestItems", {}).items():
+                consistent = {"ConsistentRead": True} if asked.get("ConsistentRead") else {}
+                for key in asked.get("Keys", []):
+                    found.append(estimate_reads(self.engine, "GetItem", {"TableName": table, "Key": key, **consistent}))
+        return found
+
+    def units(self) -> float:
+        """Read capacity units of every read logged, as DynamoDB would charge them."""
+        return sum(estimate.units for estimate in self.estimates())

@@ -14,17 +14,23 @@ _BANDS = ("#eef4fb", "#ffffff")
 
 
 def entity_chart(model: Model) -> pd.DataFrame:
-    """One row per entity, one column per key attribute, each cell its key template."""
+    """One row per entity, one column per key attribute, each cell its key template.
+
+    The uniqueness markers are items of the table too, so each has a row,
+    named for its unique value (``u# student-email``).
+    """
     columns = model.key_attributes
+    kinds = [(entity.name, entity.keys.values(), entity.attributes) for entity in model.entities.values()]
+    kinds += [(f"u# {unique.name}", [unique.keys], unique.attributes) for unique in model.uniques.values()]
     rows = []
-    for entity in model.entities.values():
+    for name, all_keys, attributes in kinds:
         row = dict.fromkeys(columns, "")
-        for keys in entity.keys.values():
+        for keys in all_keys:
             row[keys.index.partition_key] = keys.partition.text
             if keys.sort is not None and keys.index.sort_key is not None:
                 row[keys.index.sort_key] = keys.sort.text
-        row["attributes"] = ", ".join(entity.attributes)
-        rows.append({"entity": entity.name, **row})
+        row["attributes"] = ", ".join(attributes)
+        rows.append({"entity": name, **row})
     return pd.DataFrame(rows).set_index("entity")
 
 
