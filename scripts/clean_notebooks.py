@@ -1,6 +1,6 @@
 """Run notebooks and store them clean: outputs only where nbval compares them.
 
-    python scripts/clean_notebooks.py notebooks/03-access-patterns.ipynb ...
+    python scripts/clean_notebooks.py notebooks/04-access-patterns.ipynb ...
     python scripts/clean_notebooks.py --no-run notebooks/*.ipynb
 
 Each notebook is executed on a fresh kernel from the notebooks folder. Cells

@@ -17,7 +17,7 @@ from knight.workbench.expectations import Expectation
 from knight.workbench.regression import SLACK, Measurement, explore_db_partitions, regressions, sample_arguments
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NOTEBOOK = NOTEBOOKS / "08-regression.ipynb"
+NOTEBOOK = NOTEBOOKS / "09-regression.ipynb"
 
 
 def _measurement(name: str, requests: int = 1, read: int = 3, wrong: tuple[str, ...] = ()) -> Measurement:

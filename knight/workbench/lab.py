@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from knight.artifacts import create_table_params
 from knight.data.purge import scan_pages
 from knight.data.seed import DEFAULT_RANDOM_SEED, SeedData, seed_table
 from knight.dynamodb import from_dynamodb
@@ -24,12 +26,41 @@ class Lab:
     table: str
     seed: SeedData | None = None
     _owns_table: bool = field(default=False, repr=False)
+    _scratch: list[str] = field(default_factory=list, repr=False)
 
     def scan(self) -> list[dict[str, Any]]:
         """Every item of the table, as Python values."""
         return [from_dynamodb(item) for page in scan_pages(self.engine, self.table) for item in page]
 
+    def scratch(
+        self,
+        suffix: str,
+        attributes: Iterable[Mapping[str, str]] = (),
+        indexes: Iterable[Mapping[str, Any]] = (),
+        projections: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> str:
+        """A new empty table from the model's CreateTable request, deleted on close.
+
+        ``attributes`` and ``indexes`` are added to the request; ``projections``
+        replaces the projection of an index by name, to compare index layouts.
+        """
+        name = f"{self.table}-{suffix}"
+        params = create_table_params(self.model, name)
+        params["AttributeDefinitions"] += list(attributes)
+        params["GlobalSecondaryIndexes"] += list(indexes)
+        for index in params["GlobalSecondaryIndexes"]:
+            if projections and index["IndexName"] in projections:
+                index["Projection"] = dict(projections[index["IndexName"]])
+        client = self.engine.dynamodb()
+        client.create_table(**params)
+        client.get_waiter("table_exists").wait(TableName=name)
+        self._scratch.append(name)
+        return name
+
     def close(self) -> None:
+        for name in self._scratch:
+            delete_table(self.engine, name)
+        self._scratch.clear()
         if self._owns_table and self.engine.kind != "embedded":
             delete_table(self.engine, self.table)
         self.engine.close()
