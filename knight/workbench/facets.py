@@ -20,7 +20,7 @@ def entity_chart(model: Model) -> pd.DataFrame:
     named for its unique value (``u# student-email``).
     """
     columns = model.key_attributes
-    kinds = [(entity.name, entity.keys.values(), entity.attributes) for entity in model.entities.values()]
+    kinds = [(entity.name, list(entity.keys.values()), entity.attributes) for entity in model.entities.values()]
     kinds += [(f"u# {unique.name}", [unique.keys], unique.attributes) for unique in model.uniques.values()]
     rows = []
     for name, all_keys, attributes in kinds:
