@@ -46,6 +46,7 @@ from knight.graphql.errors import (
     format_error,
     request_error,
 )
+from knight.graphql.execution import LeafExecutor
 from knight.graphql.limits import limit_rules, measure_document
 from knight.graphql.loaders import Loaders
 from knight.graphql.meter import DynamoDBMeter, install
@@ -203,6 +204,7 @@ class Executor:
                     context_value=context,
                     variable_values=variables,
                     operation_name=operation_name,
+                    executor_class=LeafExecutor,
                 )
                 if isawaitable(result):
                     result = await result
