@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
@@ -25,6 +25,8 @@ from knight.errors import ValidationError
 from knight.failures import engine_errors
 from knight.model import AccessPattern, Model
 from knight.model.fields import check_value
+
+ItemT = TypeVar("ItemT", bound=Mapping[str, Any])
 
 
 @dataclass
@@ -180,8 +182,12 @@ class Pattern(AccessPattern):
         Given every item of the pattern's partition, read by any request,
         this is what the pattern's own request would have returned.
         """
-        keys = self.key_range(self.arguments(values))
-        return self._ordered([dict(item) for item in items if self._admits(item, *keys)])
+        return [dict(item) for item in self.admitted(items, self.arguments(values))]
+
+    def admitted(self, items: Iterable[Mapping[str, Any]], checked: Mapping[str, object]) -> list[Mapping[str, Any]]:
+        """``pick`` for values already checked by ``arguments``, the items themselves rather than copies."""
+        keys = self.key_range(checked)
+        return self._ordered([item for item in items if self._admits(item, *keys)])
 
     def key_range(self, checked: Mapping[str, object]) -> tuple[str, str | None, bool]:
         """The partition value, the sort value (None: any) and whether the sort key must equal it."""
@@ -269,7 +275,7 @@ class Pattern(AccessPattern):
                 if not follow:
                     return
 
-    def _ordered(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _ordered(self, items: list[ItemT]) -> list[ItemT]:
         order_by = self.order_by
         if order_by is None:
             return items

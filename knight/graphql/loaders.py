@@ -60,6 +60,12 @@ class Loaders:
         # Answers given, by pattern, values and the read's items (kept, so that their id stays theirs):
         # a student's preferences are asked for once per enrollment of theirs, a track once per preference.
         self._answers: dict[tuple[str, tuple[tuple[str, object], ...], int], tuple[list[Item], list[Values]]] = {}
+        # Items read, by primary key: a point read of one is answered without another request.
+        self._primed: dict[tuple[str, str, str], list[Item]] = {}
+        self.lookahead: dict[tuple[object, ...], list[str]] = {}
+        """What resolvers' lookahead found, by what they looked at (see resolvers.collection_needs)."""
+        # Each pattern's values as checked, by what the resolver gave: list items ask again and again.
+        self._checks: dict[tuple[str, tuple[tuple[str, object], ...]], tuple[Pattern, dict[str, object]]] = {}
 
     # What resolvers call
 
@@ -99,7 +105,8 @@ class Loaders:
         key = (pattern.name, tuple(values.items()), id(items))
         known = self._answers.get(key)
         if known is None:
-            known = self._answers[key] = (items, [pattern.entity.values(item) for item in pattern.pick(items, values)])
+            picked = [pattern.entity.values(item) for item in pattern.admitted(items, values)]
+            known = self._answers[key] = (items, picked)
         return known[1]
 
     async def _answer(
@@ -126,17 +133,31 @@ class Loaders:
         self._ranges.clear()
         self._keys.clear()
         self._answers.clear()
+        self._primed.clear()
 
     # Reading
 
     def _checked(self, pattern: str, values: Mapping[str, object]) -> tuple[Pattern, dict[str, object]]:
-        access = self.catalog.get(pattern)
-        return access, access.arguments(values)
+        key = (pattern, tuple(values.items()))
+        try:
+            known = self._checks.get(key)
+        except TypeError:  # a value that cannot be a key (no pattern takes one): checked, and refused, there
+            access = self.catalog.get(pattern)
+            return access, access.arguments(values)
+        if known is None:
+            access = self.catalog.get(pattern)
+            known = self._checks[key] = (access, access.arguments(values))
+        return known
 
     def _covering(self, sources: Iterable[Source]) -> asyncio.Future[list[Item]] | None:
         for source in sources:
-            if source.scope.exact and (*source.collection, source.scope.prefix) in self._keys:
-                return self._keys[(*source.collection, source.scope.prefix)]
+            if source.scope.exact:
+                key = (*source.collection, source.scope.prefix)
+                if key in self._keys:
+                    return self._keys[key]
+                if key in self._primed:
+                    future = self._keys[key] = _done(asyncio.get_running_loop(), self._primed[key])
+                    return future
             for scope, future in self._ranges.get(source.collection, ()):
                 if scope.covers(source.scope):
                     return future
@@ -188,7 +209,7 @@ class Loaders:
             if source not in sources:
                 self._remember(source, _done(loop, items[collection]))
             for item in items[collection]:
-                self._prime(loop, item)
+                self._prime(item)
         # Each caller gets its partition's items; the pattern's own conditions pick its answer.
         return [items[source.collection] for source in sources]
 
@@ -197,7 +218,7 @@ class Loaders:
         assert table.sort_key is not None
         return {table.partition_key: source.partition, table.sort_key: source.scope.prefix}
 
-    def _prime(self, loop: asyncio.AbstractEventLoop, item: Item) -> None:
+    def _prime(self, item: Item) -> None:
         """Remember an item read from any index as the answer to a point read of its primary key.
 
         Every index projects all attributes, so a track read with all tracks
@@ -206,9 +227,8 @@ class Loaders:
         table = self.model.table_index
         if table.sort_key is None or table.partition_key not in item or table.sort_key not in item:
             return
-        key = (table.name, str(item[table.partition_key]), str(item[table.sort_key]))
-        if key not in self._keys:
-            self._keys[key] = _done(loop, [item])
+        # Kept as items: most are never asked for, and a future each would cost more than the rest of this.
+        self._primed.setdefault((table.name, str(item[table.partition_key]), str(item[table.sort_key])), [item])
 
 
 async def _first(found: Awaitable[list[dict[str, Any]]]) -> dict[str, Any] | None:

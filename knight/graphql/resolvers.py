@@ -40,19 +40,21 @@ CHILD_PATTERNS: dict[str, dict[str, str]] = {
 
 def collection_needs(type_name: str, info: Info, pattern: str, values: Mapping[str, object]) -> list[Need]:
     """The patterns in the item collection of the object's read that the selected child fields will ask for."""
-    collection = info.context.loaders.model.collection_of(pattern)
+    loaders = info.context.loaders
+    collection = loaders.model.collection_of(pattern)
     if collection is None:
         return []
-    fields = selected(info)
-    wanted = [child for field, child in CHILD_PATTERNS[type_name].items() if field in fields]
-    # An enrollment's progress lives in its student's collection: read it with the student.
-    if type_name == "Student" and "progress" in below(fields.get("enrollments", []), info.fragments):
-        wanted.append("progress-of-student")
-    return [
-        (child, collection.values_for(child, pattern, values))
-        for child in dict.fromkeys(wanted)
-        if collection.holds(child)
-    ]
+    # Every object of a list asks with the same field nodes: look ahead once per request.
+    key = (type_name, pattern, *map(id, info.field_nodes))
+    wanted = loaders.lookahead.get(key)
+    if wanted is None:
+        fields = selected(info)
+        chosen = [child for field, child in CHILD_PATTERNS[type_name].items() if field in fields]
+        # An enrollment's progress lives in its student's collection: read it with the student.
+        if type_name == "Student" and "progress" in below(fields.get("enrollments", []), info.fragments):
+            chosen.append("progress-of-student")
+        wanted = loaders.lookahead[key] = [child for child in dict.fromkeys(chosen) if collection.holds(child)]
+    return [(child, collection.values_for(child, pattern, values)) for child in wanted]
 
 
 def _required(found: AwaitableOrValue[Values | None], missing: str) -> AwaitableOrValue[Values]:

@@ -120,8 +120,9 @@ class Entity:
     def values(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """The field values an item holds, read back from its keys and attributes."""
         values: dict[str, Any] = {}
-        for template, attribute in self._key_parts:
-            if attribute in item:
+        for template, attribute, fields in self._key_parts:
+            # A key whose fields an earlier key gave adds nothing (the first reading of a field stands).
+            if attribute in item and not fields <= values.keys():
                 parsed = template.parse(str(item[attribute]))
                 if parsed:
                     # A lower-cased copy (student email on gsi1) never overrides the original.
@@ -139,13 +140,14 @@ class Entity:
 
     # ``values`` runs for every item a GraphQL answer holds: what it walks is worked out once.
     @functools.cached_property
-    def _key_parts(self) -> list[tuple[KeyTemplate, str]]:
-        """Each key template with the attribute it is stored in, on every index."""
-        parts: list[tuple[KeyTemplate, str]] = []
+    def _key_parts(self) -> list[tuple[KeyTemplate, str, frozenset[str]]]:
+        """Each key template with the attribute it is stored in and the fields it holds, on every index."""
+        parts: list[tuple[KeyTemplate, str, frozenset[str]]] = []
         for entity_keys in self.keys.values():
-            parts.append((entity_keys.partition, entity_keys.index.partition_key))
+            templates = [(entity_keys.partition, entity_keys.index.partition_key)]
             if entity_keys.sort is not None and entity_keys.index.sort_key is not None:
-                parts.append((entity_keys.sort, entity_keys.index.sort_key))
+                templates.append((entity_keys.sort, entity_keys.index.sort_key))
+            parts += [(template, attribute, frozenset(template.fields)) for template, attribute in templates]
         return parts
 
     @functools.cached_property
