@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pytest
-from boto3.dynamodb.types import Binary
+from boto3.dynamodb.types import Binary, TypeDeserializer
 
 from knight.dynamodb import (
     Backoff,
@@ -127,6 +127,22 @@ def test_every_type_goes_through_the_engine_and_comes_out_as_one_json(engine: En
     # Search's documents write the same JSON (they wrote bytes as hex and sets unordered before).
     assert json.loads(dumps(read)) == EVERY_TYPE_AS_JSON
     assert json.dumps(plain(read), sort_keys=True, ensure_ascii=False) == dumps(read)
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        {"s": {"S": "text"}, "empty": {"S": ""}, "n": {"N": "1.50"}, "yes": {"BOOL": True}, "none": {"NULL": True}},
+        # Strings inside maps and lists, and a map whose one attribute is named S: boto3's reading, not a string.
+        {"m": {"M": {"S": {"S": "inner"}}}, "l": {"L": [{"S": "a"}, {"N": "2"}, {"M": {}}]}},
+        {"b": {"B": b"\x00\x01"}, "ss": {"SS": ["b", "a"]}, "ns": {"NS": ["1", "2"]}, "bs": {"BS": [b"\x02"]}},
+    ],
+)
+def test_from_dynamodb_reads_every_value_as_boto3_does(wire: dict[str, Any]) -> None:
+    boto3_own = {name: TypeDeserializer().deserialize(value) for name, value in wire.items()}
+    read = from_dynamodb(wire)
+    assert read == boto3_own
+    assert [type(value) for value in read.values()] == [type(value) for value in boto3_own.values()]
 
 
 def test_plain_is_plain_for_python_values_too() -> None:
