@@ -26,6 +26,7 @@ from graphql import (
     specified_rules,
     validate,
 )
+from graphql.execution import Executor as GraphQLExecutor
 from graphql.validation import ASTValidationRule
 
 from knight.access import Catalog
@@ -98,6 +99,8 @@ class Executor:
         self._rules: tuple[type[ASTValidationRule], ...] = (*specified_rules, *limit_rules(self.settings))
         self._metered: object = None
         """The DynamoDB client the meter's hook was last installed on."""
+        self.execution: type[GraphQLExecutor[Any]] = LeafExecutor
+        """The class graphql-core executes an operation with (knight's, which reads plain leaves at once)."""
         self.documents = Documents(self._prepare)
         """Each query text parsed, validated and measured once (bounded; see knight.graphql.documents)."""
 
@@ -204,7 +207,7 @@ class Executor:
                     context_value=context,
                     variable_values=variables,
                     operation_name=operation_name,
-                    executor_class=LeafExecutor,
+                    executor_class=self.execution,
                 )
                 if isawaitable(result):
                     result = await result

@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from importlib.util import find_spec
 from types import TracebackType
 
 import uvicorn
@@ -25,6 +26,11 @@ from knight.graphql.settings import DEFAULT_HOST, DEFAULT_PORT, GraphQLSettings
 from knight.model import Model
 from knight.ports import listening_socket
 from knight.search.index import SearchIndex
+
+# httptools (llhttp, in C) and uvloop (libuv) took a fifth to a quarter of the server's CPU per request
+# off h11 and asyncio (benchmarks/performance.py --goal single); both are knight's dependencies where they build.
+HTTP_PARSER = "httptools" if find_spec("httptools") else "h11"
+EVENT_LOOP = "uvloop" if find_spec("uvloop") else "asyncio"
 
 
 class GraphQLServer:
@@ -77,6 +83,8 @@ class GraphQLServer:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            http=HTTP_PARSER,
+            loop=EVENT_LOOP,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
