@@ -10,6 +10,7 @@ connection is replaced; AWS itself is never read directly.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import socket
 import threading
 import time
@@ -20,7 +21,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import botocore.auth
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ReadTimeoutError
@@ -301,3 +305,32 @@ def test_a_silent_engine_costs_a_wave_one_timeout_and_keeps_no_connection() -> N
     assert took < 4 * timeout, f"{took:.2f} s"
     assert direct.idle_connections() == 0, "a connection whose answer never came went back to the pool"
     assert direct.fallbacks == 1
+
+
+@pytest.mark.parametrize("days", [("20261207T235959Z", "20261208T000001Z")])
+def test_direct_reads_are_signed_as_botocores_own_signer_signs_them(
+    clients: tuple[DirectReads, Any], engine: Engine, table: str, days: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept signing key and header selection change nothing, across midnight (a new day, a new key) too."""
+    direct, _ = clients
+    sent: list[Any] = []
+    with hooked(engine, "before-send.dynamodb.Query", lambda request, **_: sent.append(request)):
+        for stamp in days:
+            moment = datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ")
+            monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda moment=moment: moment)
+            direct.query(
+                TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "x"}}
+            )
+    assert [request.headers["X-Amz-Date"] for request in sent] == list(days)
+    credentials = direct._credentials.get_frozen_credentials()
+    for request, stamp in zip(sent, days, strict=True):
+        monkeypatch.setattr(
+            botocore.auth, "get_current_datetime", lambda s=stamp: datetime.datetime.strptime(s, "%Y%m%dT%H%M%SZ")
+        )
+        # As signed: before Content-Length was added, without what signing adds.
+        signing = ("Authorization", "X-Amz-Date", "Content-Length")
+        unsigned = {k: v for k, v in request.headers.items() if k not in signing}
+        again = AWSRequest("POST", request.url, headers=unsigned, data=request.body)
+        SigV4Auth(credentials, "dynamodb", engine.region).add_auth(again)
+        assert request.headers["Authorization"] == again.headers["Authorization"]
+        assert "Signature=" in request.headers["Authorization"]

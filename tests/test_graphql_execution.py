@@ -31,6 +31,7 @@ type Thing {
   done: Boolean
   shout(times: Int = 1): String
   computed: String
+  ratio: Float
   next: Thing
   items: [Thing!]
 }
@@ -48,6 +49,7 @@ def _schema() -> GraphQLSchema:
     assert thing is not None
     fields = thing.fields  # type: ignore[attr-defined]
     fields["computed"].resolve = lambda source, _info: f"<{source['name']}>"
+    fields["ratio"].resolve = lambda source, _info: source.get("score", 0) / 2
     fields["shout"].resolve = lambda source, _info, times: (source["name"] or "").upper() * times
     query = schema.query_type
     assert query is not None
@@ -66,7 +68,7 @@ THING: dict[str, Any] = {
     "id": 1,
     "name": "Ada",
     "count": 3.0,
-    "score": 2,
+    "score": 2.0,
     "kind": "track",
     "done": 1,
     "next": {"id": "2", "name": None, "items": [{"id": "4", "name": "four"}]},
@@ -102,7 +104,7 @@ def _both(query: str, **kwargs: Any) -> tuple[ExecutionResult, ExecutionResult]:
 )
 def test_answers_and_errors_are_graphql_cores_own(query: str) -> None:
     own, knight = _both(query)
-    assert knight.data == own.data
+    assert knight.data == own.data  # 3 == 3.0: the whole-number rule below is the one difference
     assert [error.formatted for error in knight.errors or []] == [error.formatted for error in own.errors or []]
 
 
@@ -146,3 +148,25 @@ def test_only_fields_without_resolver_or_arguments_are_plain_leaves() -> None:
         "done",
     }
     assert plain_leaf(thing, "missing") is None  # type: ignore[arg-type]
+
+
+def test_a_whole_float_is_sent_as_an_int_as_the_original_api_did() -> None:
+    """Whether read as it stands or returned by a resolver: JSON gets 2, not 2.0; 1.5 stays 1.5."""
+    own, knight = _both("{ thing { count score ratio } things { score ratio } }")
+    assert own.data is not None and knight.data is not None
+    assert (own.data["thing"]["score"], own.data["thing"]["ratio"]) == (2.0, 1.0)
+    assert isinstance(own.data["thing"]["score"], float)
+    assert knight.data["thing"] == {"count": 3, "score": 2, "ratio": 1}
+    assert [type(value) for value in knight.data["thing"].values()] == [int, int, int]
+    half = asyncio.run(_half())
+    assert half == {"thing": {"ratio": 1.5}} and isinstance(half["thing"]["ratio"], float)
+
+
+async def _half() -> Any:
+    schema = _schema()
+    query = schema.query_type
+    assert query is not None
+    query.fields["thing"].resolve = lambda *_: {**THING, "score": 3}
+    result = execute(schema, parse("{ thing { ratio } }"), executor_class=LeafExecutor)
+    assert isinstance(result, ExecutionResult)
+    return result.data

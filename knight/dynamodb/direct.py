@@ -30,6 +30,8 @@ direct reads; AWS itself (TLS, proxies, its retry quota) is always boto3's.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import http.client
 import json
 import socket
@@ -38,6 +40,7 @@ import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http.client import HTTPMessage
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -45,7 +48,7 @@ import botocore
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.compat import HTTPHeaders
-from botocore.credentials import Credentials
+from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.hooks import first_non_none_response
 
 from knight.dynamodb.parsing import read_output
@@ -86,6 +89,7 @@ class DirectReads:
         self._models = {name: client.meta.service_model.operation_model(name) for name in ("Query", "BatchGetItem")}
         self._lock = threading.Lock()
         self._idle: list[_Connection] = []
+        self._signers: _Signer | None = None
         self.fallbacks = 0
         """Reads sent again through boto3 (any answer but a plain 200)."""
 
@@ -212,17 +216,25 @@ class DirectReads:
         )
         if answered is not None:
             return None
-        request = AWSRequest("POST", self._url, headers=headers, data=body)
-        SigV4Auth(self._credentials.get_frozen_credentials(), "dynamodb", self._region).add_auth(request)
+        # Host said out loud, as SigV4 signs it: botocore would work it out of the URL twice a request.
+        request = AWSRequest("POST", self._url, headers={"Host": self._netloc, **headers}, data=body)
+        self._signer(self._credentials.get_frozen_credentials()).add_auth(request)
         prepared = request.prepare()
         _, answered = events.emit_until_response(f"before-send.dynamodb.{operation}", request=prepared)
         if answered is not None:
             return None
-        # The prepared headers hold Content-Length; Host is the endpoint's, as signed.
-        head = [f"POST {self._path} HTTP/1.1\r\nHost: {self._netloc}\r\n"]
+        # The prepared headers hold Host and Content-Length.
+        head = [f"POST {self._path} HTTP/1.1\r\n"]
         head += [f"{name}: {value}\r\n" for name, value in prepared.headers.items()]
         # One write for head and body: with Nagle off, two writes are two packets and two wake-ups.
         return _Prepared("".join(head).encode("latin-1") + b"\r\n" + body, model, context)
+
+    def _signer(self, credentials: ReadOnlyCredentials) -> _Signer:
+        """botocore's SigV4 signer for these credentials, kept while they last (they may be refreshed)."""
+        signer = self._signers
+        if signer is None or signer.credentials != credentials:
+            signer = self._signers = _Signer(credentials, "dynamodb", self._region)
+        return signer
 
     def _finish(
         self, operation: str, prepared: _Prepared, status: int, headers: HTTPHeaders, raw: bytes
@@ -290,6 +302,39 @@ class DirectReads:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(self._read_timeout)
         return _Connection(sock)
+
+
+class _Signer(SigV4Auth):
+    """botocore's SigV4 signer, what it works out twice a request worked out once.
+
+    botocore derives the signing key from the secret with four HMACs for every
+    request, and selects the headers to sign twice (for the canonical request,
+    then for the Authorization header); the key is kept for its day and the
+    selection for its request. The signature is botocore's own: a test compares
+    both signers' Authorization headers.
+    """
+
+    def __init__(self, credentials: ReadOnlyCredentials, service_name: str, region_name: str) -> None:
+        super().__init__(credentials, service_name, region_name)
+        self._scope = (region_name, service_name, "aws4_request")
+        self._key: tuple[str, bytes] | None = None
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPMessage:
+        context: dict[str, Any] = request.context
+        selected: HTTPMessage | None = context.get("knight_headers_to_sign")
+        if selected is None:
+            selected = context["knight_headers_to_sign"] = super().headers_to_sign(request)
+        return selected
+
+    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
+        day: str = request.context["timestamp"][0:8]
+        if self._key is None or self._key[0] != day:
+            # SigV4's signing key: the secret, then the day, region, service and terminator, each an HMAC.
+            key = f"AWS4{self.credentials.secret_key}".encode()
+            for part in (day, *self._scope):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            self._key = (day, key)
+        return hmac.new(self._key[1], string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

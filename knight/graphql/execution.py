@@ -11,6 +11,10 @@ other case (a resolver, arguments, middleware, a null, a value the scalar
 refuses, a callable) takes graphql-core's own path, which also words its
 errors. graphql-core names ``executor_class`` as the way to customise
 execution.
+
+A whole Float is completed as an int, 3500 rather than 3500.0, as the original
+(JavaScript) API sent numbers; every leaf passes one of the two places that
+coerce it, so no later pass over the answer is needed.
 """
 
 from __future__ import annotations
@@ -62,8 +66,17 @@ class LeafExecutor(Executor[Any]):
                     except Exception:
                         coerced = None
                     if coerced is not None and coerced is not Undefined:
-                        return coerced
+                        return whole(coerced)
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    @staticmethod
+    def complete_leaf_value(return_type: GraphQLLeafType, result: Any) -> Any:
+        return whole(Executor.complete_leaf_value(return_type, result))
+
+
+def whole(value: Any) -> Any:
+    """A whole float as an int; any other value as it is."""
+    return int(value) if type(value) is float and value.is_integer() else value
 
 
 def plain_leaf(parent_type: GraphQLObjectType, name: str) -> GraphQLLeafType | None:

@@ -241,7 +241,7 @@ class Executor:
         # Errors without a path and no data: the variables or the operation name were wrong.
         if result.data is None and errors and all(error.path is None for error in errors):
             return {"errors": [self._format(error, BAD_USER_INPUT) for error in errors]}
-        response: Response = {"data": whole_numbers(result.data)}
+        response: Response = {"data": result.data}
         if errors:
             response["errors"] = [self._format(error, INTERNAL_SERVER_ERROR) for error in errors]
         return response
@@ -253,17 +253,6 @@ class Executor:
             show_internals=self.settings.show_internals,
             suggest=not self.settings.production,
         )
-
-
-def whole_numbers(value: Any) -> Any:
-    """The data with every whole Float as an int: 3500, as the original (JavaScript) API sent it, not 3500.0."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: whole_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers(item) for item in value]
-    return value
 
 
 def _request_problem(query: Any, variables: Any, operation_name: Any) -> str | None:
