@@ -12,7 +12,7 @@ alone, not the engine's:
    of the process per exploreDb, median of ``--runs``; the answers must be equal.
 2. getStudent over HTTP from a client in another process, ``--requests`` on a
    kept-alive connection, with the server parsing HTTP with h11 on asyncio's
-   loop, then with httptools on uvloop (knight's default): the server process's
+   loop, then as knight serves it (httptools, asyncio): the server process's
    CPU per request and the client's median latency.
 """
 

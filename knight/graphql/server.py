@@ -27,10 +27,11 @@ from knight.model import Model
 from knight.ports import listening_socket
 from knight.search.index import SearchIndex
 
-# httptools (llhttp, in C) and uvloop (libuv) took a fifth to a quarter of the server's CPU per request
-# off h11 and asyncio (benchmarks/performance.py --goal single); both are knight's dependencies where they build.
+# httptools (llhttp, in C) took a fifth of the server's CPU per request off h11's (benchmarks/server_cpu.py);
+# it is knight's dependency where it builds. asyncio's own loop, not uvloop: under `knight up`'s load uvloop
+# served a fifth fewer requests a second (benchmarks/performance.py --goal load, alternating runs).
 HTTP_PARSER = "httptools" if find_spec("httptools") else "h11"
-EVENT_LOOP = "uvloop" if find_spec("uvloop") else "asyncio"
+EVENT_LOOP = "asyncio"
 
 
 class GraphQLServer:
