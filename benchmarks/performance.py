@@ -20,7 +20,8 @@ machine slows every figure.
    sent over HTTP to a GraphQLServer serving an Executor on that table. Target: median(b) /
    median(a) <= 0.5. Also printed: the critical path (the recorded requests in dependent
    levels, and the sum of each level's slowest request: the time when each level's
-   requests all run at once) and a cProfile of one (b), its 15 costliest functions.
+   requests all run at once), the CPU time one (b) costs in this process, by thread, and in
+   the engine's process (/proc, Linux), and a cProfile of one (b), its 15 costliest functions.
 2. getStudent, getTracks, getStudentByEmail, the same way: median(HTTP) - median(boto3
    replay of its requests), target < 1 ms each (judged on DynamoDB Local too).
 3. `knight up` (embedded engine, scale 1) as its own process, --clients threads (16) for
@@ -516,9 +517,66 @@ def goal_explore(bench: Bench, runs: int, profile: bool) -> None:
     print(f"    lower bound with every level's requests at once: {bound:.1f} ms "
           f"= {bound / a:.2f} of (a); (b) is {b / bound:.1f}x it")  # fmt: skip
 
+    cpu_per_explore(bench, client, runs)
     if profile:
         profile_explore(bench)
     client.close()
+
+
+def cpu_per_explore(bench: Bench, client: GraphQLClient, runs: int) -> None:
+    """CPU time per exploreDb over HTTP: this process's threads by group, and the engine's process (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    engine_pid = listener_pid(int(bench.engine.dynamodb_url.rsplit(":", 1)[1].split("/")[0]))
+
+    def sample() -> tuple[dict[str, float], float]:
+        groups: dict[str, float] = {}
+        for thread in threading.enumerate():
+            spent = cpu_seconds(Path(f"/proc/self/task/{thread.native_id}/stat"), ticks)
+            # Threads a server starts per request ("Thread-7 (process_request_thread)") count as one group.
+            group = re.sub(r"^Thread-\d+ \((.+)\)$", r"\1", thread_group(thread))
+            groups[group] = groups.get(group, 0.0) + spent
+        engine = cpu_seconds(Path(f"/proc/{engine_pid}/stat"), ticks) if engine_pid else math.nan
+        return groups, engine
+
+    started = time.process_time()
+    before, engine_before = sample()
+    for _ in range(runs):
+        explore_once(client)
+    after, engine_after = sample()
+    whole = (time.process_time() - started) * 1000 / runs
+    per = {name: (after[name] - before.get(name, 0.0)) * 1000 / runs for name in after}
+    shown = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(per.items(), key=lambda kv: -kv[1]) if ms >= 0.5)
+    engine = (
+        "the engine runs in this process"
+        if engine_pid == os.getpid()
+        else f"the engine's process {(engine_after - engine_before) * 1000 / runs:.1f} ms"
+    )
+    print(f"  CPU per exploreDb over HTTP ({runs} more runs): this process {whole:.1f} ms ({shown}); {engine}")
+
+
+def cpu_seconds(stat: Path, ticks: int) -> float:
+    """User and system CPU seconds from a /proc stat file (a process or a thread); 0 when it cannot be read."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def listener_pid(port: int) -> int | None:
+    """The process listening on this TCP port of the machine (from /proc, Linux), or None."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    inodes.add(f"socket:[{fields[9]}]")
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with suppress(OSError):
+            if str(fd.readlink()) in inodes:
+                return int(fd.parent.parent.name)
+    return None
 
 
 def profile_explore(bench: Bench) -> None:
