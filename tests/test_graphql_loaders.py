@@ -19,6 +19,7 @@ from knight.access import Catalog
 from knight.data.seed import generate, seed_table
 from knight.dynamodb import BatchWriter, put_request, to_dynamodb
 from knight.engine import Engine
+from knight.errors import ValidationError
 from knight.graphql.context import call_in_pool
 from knight.graphql.loaders import Loaders
 from knight.graphql.reader import Reader
@@ -139,3 +140,22 @@ def test_keys_dynamodb_leaves_unprocessed_are_asked_for_again(engine: Engine, mo
         client.meta.events.unregister("after-call.dynamodb.BatchGetItem", unique_id=hook)
     assert moved and calls.calls == ["BatchGetItem", "BatchGetItem"]
     assert [f["id"] for f in found] == ids
+
+
+def test_values_checked_once_are_told_apart_by_type(engine: Engine, model: Model, seeded: str) -> None:
+    """A request remembers each pattern's checked values; True is not the version 1, though the two are equal keys."""
+    chapter = str(SEEDED.of("chapter")[0]["id"])
+
+    async def read() -> None:
+        with ThreadPoolExecutor(2) as pool:
+            loaders = Loaders(model, Reader(engine, model, seeded), functools.partial(call_in_pool, pool))
+            await _settle(loaders.read("chapter-version", {"id": chapter, "version": 1}))
+            with pytest.raises(ValidationError, match="version"):
+                loaders.read("chapter-version", {"id": chapter, "version": True})
+            await _settle(loaders.read("chapter-version", {"id": chapter, "version": 1}))
+
+    asyncio.run(read())
+
+
+async def _settle(found: Any) -> Any:
+    return await found if inspect.isawaitable(found) else found

@@ -65,7 +65,7 @@ class Loaders:
         self.lookahead: dict[tuple[object, ...], list[str]] = {}
         """What resolvers' lookahead found, by what they looked at (see resolvers.collection_needs)."""
         # Each pattern's values as checked, by what the resolver gave: list items ask again and again.
-        self._checks: dict[tuple[str, tuple[tuple[str, object], ...]], tuple[Pattern, dict[str, object]]] = {}
+        self._checks: dict[tuple[str, tuple[tuple[str, type, object], ...]], tuple[Pattern, dict[str, object]]] = {}
 
     # What resolvers call
 
@@ -138,7 +138,8 @@ class Loaders:
     # Reading
 
     def _checked(self, pattern: str, values: Mapping[str, object]) -> tuple[Pattern, dict[str, object]]:
-        key = (pattern, tuple(values.items()))
+        # Types in the key too: True and 1 are equal as keys, not as values a field type checks.
+        key = (pattern, tuple((name, type(value), value) for name, value in values.items()))
         try:
             known = self._checks.get(key)
         except TypeError:  # a value that cannot be a key (no pattern takes one): checked, and refused, there
