@@ -111,4 +111,6 @@ def knight_up(engine: Engine, state: Path, table: str, *options: str) -> Iterato
         if engine.kind != "embedded":
             delete_table(engine, table)
         client.close()
-    assert process.returncode == 0, (state / "stderr.log").read_text()
+    stderr = (state / "stderr.log").read_text()
+    assert process.returncode == 0, stderr
+    assert "Warning" not in stderr, stderr

@@ -10,7 +10,9 @@ and when the parent dies in any way, so the engine never outlives
 group): the child ignores it and the parent stops the engine last, after
 what uses it.
 
-    python -m knight.embedded.process FD    # serve on the listening socket FD
+    python -c "from knight.embedded.process import main; main()" FD    # serve on the socket FD
+
+(Not ``python -m``: importing the package imports this module first, and runpy warns of that on stderr.)
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class EngineProcess:
         try:
             fd = sock.fileno()
             process = subprocess.Popen(
-                [sys.executable, "-m", "knight.embedded.process", str(fd)],
+                [sys.executable, "-c", "from knight.embedded.process import main; main()", str(fd)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 pass_fds=(fd,),
