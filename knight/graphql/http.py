@@ -78,8 +78,9 @@ class GraphQLHttp:
         self.executor = executor
         self.settings = executor.settings
         self.hosts = self.settings.allowed_hosts
-        if also_host and also_host not in ("0.0.0.0", "::", "") and "*" not in self.hosts:
-            self.hosts = (*self.hosts, also_host.strip("[]").lower())
+        name = (also_host or "").strip("[]").lower()
+        if name not in ("0.0.0.0", "::", "", *self.hosts) and "*" not in self.hosts:
+            self.hosts = (*self.hosts, name)
         self._ide = ide_page(title, EXPLORE_DB).encode()
         self._plain = plain_page(title, EXPLORE_DB).encode()
 
