@@ -89,7 +89,7 @@ class DirectReads:
         self._models = {name: client.meta.service_model.operation_model(name) for name in ("Query", "BatchGetItem")}
         self._lock = threading.Lock()
         self._idle: list[_Connection] = []
-        self._signers: _Signer | None = None
+        self._kept_signer: _Signer | None = None
         self.fallbacks = 0
         """Reads sent again through boto3 (any answer but a plain 200)."""
 
@@ -231,9 +231,10 @@ class DirectReads:
 
     def _signer(self, credentials: ReadOnlyCredentials) -> _Signer:
         """botocore's SigV4 signer for these credentials, kept while they last (they may be refreshed)."""
-        signer = self._signers
+        signer = self._kept_signer
         if signer is None or signer.credentials != credentials:
-            signer = self._signers = _Signer(credentials, "dynamodb", self._region)
+            # Threads racing here each make one; either signs the same.
+            signer = self._kept_signer = _Signer(credentials, "dynamodb", self._region)
         return signer
 
     def _finish(
@@ -328,13 +329,14 @@ class _Signer(SigV4Auth):
 
     def signature(self, string_to_sign: str, request: AWSRequest) -> str:
         day: str = request.context["timestamp"][0:8]
-        if self._key is None or self._key[0] != day:
+        kept = self._key  # read once: another thread may be keeping another day's key meanwhile
+        if kept is None or kept[0] != day:
             # SigV4's signing key: the secret, then the day, region, service and terminator, each an HMAC.
             key = f"AWS4{self.credentials.secret_key}".encode()
             for part in (day, *self._scope):
                 key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-            self._key = (day, key)
-        return hmac.new(self._key[1], string_to_sign.encode(), hashlib.sha256).hexdigest()
+            kept = self._key = (day, key)
+        return hmac.new(kept[1], string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
