@@ -100,7 +100,8 @@ class Executor:
         self._metered: object = None
         """The DynamoDB client the meter's hook was last installed on."""
         self.execution: type[GraphQLExecutor[Any]] = LeafExecutor
-        """The class graphql-core executes an operation with (knight's, which reads plain leaves at once)."""
+        """The class graphql-core executes an operation with: knight's reads plain leaves at once and sends
+        a whole Float as an int (3500, as the original JavaScript API did); graphql-core's own sends 3500.0."""
         self.documents = Documents(self._prepare)
         """Each query text parsed, validated and measured once (bounded; see knight.graphql.documents)."""
 
