@@ -64,7 +64,7 @@ def test_an_answer_picked_from_the_whole_partition_is_the_patterns_own(
     checked = access.arguments(values)
     source = pattern_source(access, checked)
     whole = Reader(engine, model, seeded).query(Source(source.index, source.partition))
-    picked = [access.entity.values(item) for item in access.pick(whole, checked)]
+    picked = [access.entity.values(item) for item in access.admitted(whole, checked)]
     own = access.run(engine, seeded, values).values
     assert picked == own if access.order_by else canonical(picked) == canonical(own)
 
@@ -159,3 +159,16 @@ def test_values_checked_once_are_told_apart_by_type(engine: Engine, model: Model
 
 async def _settle(found: Any) -> Any:
     return await found if inspect.isawaitable(found) else found
+
+
+def test_a_value_no_key_can_hold_is_checked_and_refused_as_any_other(engine: Engine, model: Model, seeded: str) -> None:
+    """A list cannot be remembered by its value: it is checked every time, and no pattern takes one."""
+
+    async def read() -> None:
+        with ThreadPoolExecutor(1) as pool:
+            loaders = Loaders(model, Reader(engine, model, seeded), functools.partial(call_in_pool, pool))
+            for _ in range(2):
+                with pytest.raises(ValidationError, match="id"):
+                    loaders.read("track-by-id", {"id": ["not", "an", "id"]})
+
+    asyncio.run(read())

@@ -176,16 +176,13 @@ class Pattern(AccessPattern):
         """Whether the pattern's request for these values returns this item (plain values, as read)."""
         return self._admits(item, *self.key_range(self.arguments(values)))
 
-    def pick(self, items: Iterable[Mapping[str, Any]], values: Mapping[str, object]) -> list[dict[str, Any]]:
-        """The items among these that the pattern's request for these values returns, in its order.
+    def admitted(self, items: Iterable[Mapping[str, Any]], checked: Mapping[str, object]) -> list[Mapping[str, Any]]:
+        """The items among these that the pattern's request returns, in its order (values checked by ``arguments``).
 
         Given every item of the pattern's partition, read by any request,
-        this is what the pattern's own request would have returned.
+        this is what the pattern's own request would have returned: the items
+        themselves, not copies.
         """
-        return [dict(item) for item in self.admitted(items, self.arguments(values))]
-
-    def admitted(self, items: Iterable[Mapping[str, Any]], checked: Mapping[str, object]) -> list[Mapping[str, Any]]:
-        """``pick`` for values already checked by ``arguments``, the items themselves rather than copies."""
         keys = self.key_range(checked)
         return self._ordered([item for item in items if self._admits(item, *keys)])
 

@@ -63,7 +63,7 @@ class LeafExecutor(Executor[Any]):
                 if value is not None and not callable(value):
                     try:
                         coerced = leaf.coerce_output_value(value)
-                    except Exception:
+                    except Exception:  # graphql-core's path below raises it again, with its location
                         coerced = None
                     if coerced is not None and coerced is not Undefined:
                         return whole(coerced)

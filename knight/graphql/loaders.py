@@ -7,7 +7,7 @@ course's collection, read for its chapters, also holds its enrollments. Reads
 asked for in the same tick go to a DataLoader, which de-duplicates them,
 merges the ones on one partition into a single Query, sends every point read
 in one BatchGetItem, and runs all of them concurrently. Each pattern's answer
-is then picked out of the items by the pattern itself (``Pattern.pick``),
+is then picked out of the items by the pattern itself (``Pattern.admitted``),
 with the conditions of its own request, so it is the same as running the
 pattern alone.
 
