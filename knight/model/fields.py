@@ -13,6 +13,11 @@ _EMAIL = re.compile(r"^[^@\s#\x00-\x1f\x7f]+@[^@\s#\x00-\x1f\x7f]+\.[^@\s#\x00-\
 LARGEST_WHOLE = 2**53 - 1
 """The largest whole number every JSON client (JavaScript's numbers) holds exactly."""
 
+_ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+"""A ULID in Crockford's base 32 (no I, L, O, U); its first character at most 7, so that it fits 128 bits."""
+
+_NOT_IN_ID = re.compile(r"[#\s\x00-\x1f\x7f]")
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters other than tab and line breaks: never part of a name or a text."""
 
@@ -33,19 +38,15 @@ def _utf8(text: str) -> None:
         ) from None
 
 
-def check_value(field_type: str, value: object) -> object:
-    """Return ``value`` in its stored form, or raise ValueError saying why it is wrong."""
+def check_value(field_type: str, value: object, id_format: str | None = None) -> object:
+    """Return ``value`` in its stored form, or raise ValueError saying why it is wrong.
+
+    ``id_format`` is the format an id field asks for (``uuid``, ``ulid``), if any.
+    """
     if isinstance(value, str):
         _utf8(value)
     if field_type == "id":
-        if not isinstance(value, str):
-            raise ValueError(f"expected an id (a UUID string), got {type(value).__name__}")
-        try:
-            # One spelling per id, so that a read finds what a write stored under another one
-            # (no hyphens, braces, urn:uuid:, capitals).
-            return str(uuid.UUID(value.strip()))
-        except ValueError:
-            raise ValueError(f"'{value}' is not a UUID") from None
+        return _id(value, id_format)
     if field_type == "string":
         if not isinstance(value, str) or not _visible(value):
             raise ValueError("expected a string with at least one visible character")
@@ -74,3 +75,29 @@ def check_value(field_type: str, value: object) -> object:
             raise ValueError(f"'{value}' is not an ISO-8601 date-time") from None
         return value
     raise ValueError(f"unknown field type '{field_type}'")
+
+
+def _id(value: object, id_format: str | None) -> str:
+    if not isinstance(value, str):
+        wanted = f"a {id_format.upper()} string" if id_format else "a string"
+        raise ValueError(f"expected an id ({wanted}), got {type(value).__name__}")
+    # One spelling per id, so that a read finds what a write stored under another one.
+    if id_format == "uuid":
+        try:
+            # No hyphens, braces, urn:uuid: or capitals: all read as the same UUID.
+            return str(uuid.UUID(value.strip()))
+        except ValueError:
+            raise ValueError(f"'{value}' is not a UUID") from None
+    if id_format == "ulid":
+        if not _ULID.match(spelled := value.strip().upper()):
+            raise ValueError(f"'{value}' is not a ULID (26 characters of Crockford's base 32)")
+        return spelled
+    if not value:
+        raise ValueError("an id cannot be empty")
+    if bad := _NOT_IN_ID.search(value):
+        # A key such as h#{id}#v{version} must read back into the values it was made from.
+        raise ValueError(
+            f"contains {'#' if bad.group() == '#' else f'U+{ord(bad.group()):04X}'} at position {bad.start()}: "
+            "an id is one word, without '#' (it separates the parts of a key) or spaces"
+        )
+    return value

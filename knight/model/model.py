@@ -92,7 +92,7 @@ class Entity:
                     raise ValidationError(f"{self.name}.{name} is required")
                 continue
             try:
-                checked[name] = check_value(spec.type, value)
+                checked[name] = check_value(spec.type, value, spec.format)
             except ValueError as exc:
                 raise ValidationError(f"{self.name}.{name}: {exc}") from None
         return checked

@@ -47,10 +47,20 @@ class IndexSpec(_Strict):
 
 FieldType = Literal["id", "string", "email", "int", "datetime"]
 
+IdFormat = Literal["uuid", "ulid"]
+"""What an id may be asked to look like; without one, an id is any string that fits in a key."""
+
 
 class FieldSpec(_Strict):
     type: FieldType
     required: bool = True
+    format: IdFormat | None = None
+
+    @model_validator(mode="after")
+    def _format_of_an_id(self) -> FieldSpec:
+        if self.format is not None and self.type != "id":
+            raise ValueError(f"'format' is for id fields; a {self.type} field has none")
+        return self
 
 
 class KeyPair(_Strict):
