@@ -192,7 +192,7 @@ class RefusedError(KnightError):
 
     code = "REFUSED"
     where = "CLI"
-    meaning = "a destructive or real-AWS action was not confirmed (`--yes`)"
+    meaning = "a destructive or real-AWS action was not confirmed (`--yes`), or a file would be overwritten (`--force`)"
 
 
 class DriftError(KnightError):

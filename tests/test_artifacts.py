@@ -137,7 +137,9 @@ def test_missing_artifact_is_reported(model_copy: Path) -> None:
 
 def test_a_stale_error_table_in_the_readme_is_drift(model_copy: Path) -> None:
     readme = model_copy.parent.parent / "README.md"
-    committed = readme_path(load_model()).read_text(encoding="utf-8")
+    own = readme_path(load_model())
+    assert own is not None
+    committed = own.read_text(encoding="utf-8")
     readme.write_text(committed.replace("| `DRIFT` |", "| `DRIFTED` |"), encoding="utf-8")
     model = load_model(model_copy)
     (report,) = drift(model)

@@ -69,9 +69,17 @@ SECTIONS = (
 )
 
 
-def readme_path(model: Model) -> Path:
-    """The README beside the model folder, in a source checkout."""
-    return model.path.parent.parent / "README.md"
+def readme_path(model: Model) -> Path | None:
+    """The README beside the model folder that holds knight's generated sections (knight's own checkout).
+
+    Another README there (a project of the user's, with its own model) is not knight's to write.
+    """
+    readme = model.path.parent.parent / "README.md"
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return readme if any(section.start in text for section in SECTIONS) else None
 
 
 def with_section(text: str, section: str, start: str = START, end: str = END) -> str:

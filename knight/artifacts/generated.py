@@ -51,7 +51,7 @@ def write_all(model: Model, directory: Path | None = None) -> list[Path]:
         path.write_text(artifact.render(model), encoding="utf-8")
         written.append(path)
     readme = readme_path(model)
-    if readme.is_file():
+    if readme is not None:
         text = readme.read_text(encoding="utf-8")
         updated = with_sections(text, model)
         if updated != text:
@@ -83,7 +83,7 @@ def drift(model: Model, directory: Path | None = None) -> list[str]:
             body = "\n".join(list(diff)[:40])
             reports.append(f"{path}: differs from the model; run `knight model generate`\n{body}")
     readme = readme_path(model)
-    if readme.is_file():
+    if readme is not None:
         text = readme.read_text(encoding="utf-8")
         for section in SECTIONS:
             try:

@@ -9,11 +9,25 @@ import click
 from knight.artifacts import ARTIFACTS, FORMATS, drift, generated_dir, write_all
 from knight.cli.context import Context, pass_context
 from knight.errors import DriftError
+from knight.model.starter import write_starter
 
 
 @click.group("model")
 def model_group() -> None:
-    """Show and check what is derived from the model file."""
+    """Start a model, and show and check what is derived from the model file."""
+
+
+@model_group.command("new")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--table-name", help="The table's name (default: made from FILE's name).")
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def new(file: Path, table_name: str | None, force: bool) -> None:
+    """Write a commented starter model to FILE: two entities, one index, four access patterns."""
+    name = write_starter(file, table_name, force=force)
+    click.echo(f"wrote {file}: a starter model for table {name} (authors and their posts)")
+    click.echo("next, on the embedded engine or the one AWS_ENDPOINT_URL names:")
+    for step in ("model check", "access-patterns", "table create"):
+        click.echo(f"  knight --model {file} {step}")
 
 
 @model_group.command("export")
@@ -49,7 +63,14 @@ def generate(ctx: Context) -> None:
 @model_group.command("check")
 @pass_context
 def check(ctx: Context) -> None:
-    """Fail with DRIFT, naming each difference, when a committed artifact no longer matches the model."""
+    """Check the model; fail with DRIFT, naming each difference, when a committed artifact no longer matches it."""
+    directory = generated_dir(ctx.model)
+    if not directory.is_dir():
+        click.echo(
+            f"model {ctx.model.path.name} is valid; it has no generated artifacts beside it "
+            f"(`knight model generate` writes them to {directory})"
+        )
+        return
     reports = drift(ctx.model)
     if reports:
         for report in reports:

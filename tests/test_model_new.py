@@ -1,0 +1,143 @@
+"""`knight model new`: a starter model that loads, answers its access patterns on a real engine,
+and the commands a new user runs on it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import new_table_name
+
+from knight.access import Catalog
+from knight.dynamodb import to_dynamodb
+from knight.engine import Engine
+from knight.errors import RefusedError, ValidationError
+from knight.model import Model, load_model
+from knight.model.starter import LONGEST_NAME, starter_text, table_name_for, write_starter
+from knight.table import create_table, delete_table
+
+KNIGHT = [sys.executable, "-m", "knight"]
+
+
+def knight(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*KNIGHT, *args], capture_output=True, text=True, cwd=cwd, timeout=120, check=False)
+
+
+@pytest.fixture
+def starter(tmp_path: Path) -> Model:
+    path = tmp_path / "my-blog.yaml"
+    write_starter(path)
+    return load_model(path)
+
+
+@pytest.fixture
+def starter_table(engine: Engine, starter: Model) -> Iterator[str]:
+    """The starter's table on the test engine, holding the starter's examples."""
+    name = new_table_name("knight-starter")
+    create_table(engine, starter, name)
+    client = engine.dynamodb()
+    for entity in starter.entities.values():
+        for example in entity.examples:
+            client.put_item(TableName=name, Item=to_dynamodb(entity.item(example)))
+    yield name
+    delete_table(engine, name)
+
+
+def test_the_starter_is_a_model_of_two_entities_one_index_and_four_patterns(starter: Model) -> None:
+    assert starter.table_name == "my-blog"
+    assert list(starter.entities) == ["author", "post"]
+    assert [index.name for index in starter.secondary_indexes] == ["gsi1"]
+    assert [pattern.name for pattern in Catalog(starter)] == [
+        "author-by-id",
+        "author-by-email",
+        "posts-of-author",
+        "post-by-id",
+    ]
+    # Its ids are plain words, not UUIDs: a new model asks for a format only when it wants one.
+    assert starter.entity("author").examples[0]["id"] == "ada"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "values", "expected"),
+    [
+        ("author-by-id", {"id": "ada"}, [("author", "ada")]),
+        ("author-by-email", {"email": "ADA@example.com"}, [("author", "ada")]),
+        ("posts-of-author", {"authorId": "ada"}, [("post", "first-steps"), ("post", "notes")]),
+        ("post-by-id", {"id": "notes"}, [("post", "notes")]),
+        ("posts-of-author", {"authorId": "nobody"}, []),
+    ],
+)
+def test_each_starter_pattern_reads_its_examples_in_one_request(
+    engine: Engine, starter: Model, starter_table: str, pattern: str, values: dict[str, str], expected: list[object]
+) -> None:
+    result = Catalog(starter).get(pattern).run(engine, starter_table, values)
+    assert result.cost.requests == 1
+    found = zip(result.items, result.values, strict=True)
+    assert sorted((item["entityType"], value["id"]) for item, value in found) == expected
+
+
+def test_a_table_name_is_made_from_the_file_name() -> None:
+    assert table_name_for(Path("my blog.yaml")) == "my-blog"
+    assert table_name_for(Path("shop.v2.yaml")) == "shop.v2"
+    assert table_name_for(Path("a.yaml")) == "a-table"
+    assert table_name_for(Path("ü.yaml")) == "my-table"
+
+
+@pytest.mark.parametrize("name", ["no", "has space", "x" * (LONGEST_NAME + 1)])
+def test_a_table_name_dynamodb_or_its_queue_would_refuse_is_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValidationError):
+        starter_text(name)
+    with pytest.raises(ValidationError):
+        write_starter(tmp_path / "model.yaml", name)
+    assert not (tmp_path / "model.yaml").exists()
+
+
+def test_an_existing_file_is_kept_unless_forced(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("mine", encoding="utf-8")
+    with pytest.raises(RefusedError, match="--force"):
+        write_starter(path)
+    assert path.read_text(encoding="utf-8") == "mine"
+    write_starter(path, force=True)
+    assert load_model(path).table_name == "mine"
+
+
+def test_a_new_user_session_new_check_generate_and_patterns(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    readme = project / "README.md"
+    readme.write_text("# My project\n", encoding="utf-8")
+
+    made = knight("model", "new", "models/shop.yaml", cwd=project)
+    assert made.returncode == 0, made.stderr
+    assert "starter model for table shop" in made.stdout
+    again = knight("model", "new", "models/shop.yaml", cwd=project)
+    assert (again.returncode, again.stderr.strip()) == (
+        1,
+        "knight: error [REFUSED]: models/shop.yaml exists; knight will not overwrite it without --force",
+    )
+
+    checked = knight("--model", "models/shop.yaml", "model", "check", cwd=project)
+    assert checked.returncode == 0, checked.stderr
+    assert "is valid; it has no generated artifacts" in checked.stdout
+
+    generated = knight("--model", "models/shop.yaml", "model", "generate", cwd=project)
+    assert generated.returncode == 0, generated.stderr
+    assert sorted(path.name for path in (project / "models" / "generated").iterdir()) == [
+        "cloudformation.yaml",
+        "create-table.json",
+        "nosql-workbench.json",
+    ]
+    # The project's own README carries no generated sections of knight's: it is not knight's to write.
+    assert readme.read_text(encoding="utf-8") == "# My project\n"
+    assert "README" not in generated.stdout
+    rechecked = knight("--model", "models/shop.yaml", "model", "check", cwd=project)
+    assert rechecked.returncode == 0, rechecked.stderr
+    assert "match it" in rechecked.stdout
+
+    patterns = knight("--model", "models/shop.yaml", "access-patterns", cwd=project)
+    assert patterns.returncode == 0, patterns.stderr
+    assert "gsi1_pk = a#{email|lower}" in patterns.stdout
