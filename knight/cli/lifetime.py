@@ -48,7 +48,8 @@ def seed_options(when: str = "") -> Callable[[F], F]:
             type=click.IntRange(min=1, max=MAX_SCALE),
             default=1,
             show_default=True,
-            help=f"Multiplies tracks and students, and with them everything else{when}; at most {MAX_SCALE}.",
+            help=f"Multiplies the seed (Sir learn a lot's tracks and students, and with them everything else; "
+            f"each entity's seed count for another model){when}; at most {MAX_SCALE}.",
         )(command)
 
     return add

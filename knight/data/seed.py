@@ -12,13 +12,15 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faker import Faker
 
+from knight.data.generator import expected_items, generate_for
 from knight.data.progress import progress_bar
+from knight.data.seed_data import SeedData
 from knight.dynamodb import BatchWriter, put_request, to_dynamodb
 from knight.engine import Engine
 from knight.errors import ValidationError
@@ -53,24 +55,6 @@ MARKERS = (
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@dataclass
-class SeedData:
-    """The generated items, by entity, in the order they are written."""
-
-    items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    written: int = 0
-    """Items written to the table, uniqueness markers included (set by seed_table)."""
-
-    def add(self, entity: str, values: dict[str, Any]) -> None:
-        self.items.append((entity, values))
-
-    def count(self, entity: str) -> int:
-        return sum(1 for name, _ in self.items if name == entity)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
 MAX_SCALE = 200
 """The largest seed scale: about 140,000 items, generated in memory and written in minutes."""
 
@@ -80,6 +64,14 @@ def parts(scale: int) -> int:
     return 24 * scale
 
 
+def check_scale(scale: object) -> None:
+    if not isinstance(scale, int) or isinstance(scale, bool) or not 1 <= scale <= MAX_SCALE:
+        raise ValidationError(
+            f"scale must be a whole number from 1 to {MAX_SCALE} (about {700 * MAX_SCALE:,} items "
+            f"of Sir learn a lot), got {scale!r}"
+        )
+
+
 def generate(
     scale: int = 1, random_seed: int = DEFAULT_RANDOM_SEED, *, on_part: Callable[[int], object] | None = None
 ) -> SeedData:
@@ -87,10 +79,7 @@ def generate(
 
     ``on_part`` is called with 1 after each of the seed's ``parts(scale)`` parts (a track or a student).
     """
-    if not isinstance(scale, int) or isinstance(scale, bool) or not 1 <= scale <= MAX_SCALE:
-        raise ValidationError(
-            f"scale must be a whole number from 1 to {MAX_SCALE} (about {700 * MAX_SCALE:,} items), got {scale!r}"
-        )
+    check_scale(scale)
     report = on_part or (lambda _: None)
     rng = random.Random(random_seed)
     fake = Faker("en_US")
@@ -177,6 +166,44 @@ def generate(
     return data
 
 
+@dataclass(frozen=True)
+class Generator:
+    """A way to make a model's seed, and how much work a scale is (for the progress bar)."""
+
+    make: Callable[[Model, int, int, Callable[[int], object]], SeedData]
+    work: Callable[[Model, int], int]
+    unit: str
+
+
+GENERIC = Generator(
+    make=lambda model, scale, random_seed, report: generate_for(model, scale, random_seed, on_item=report),
+    work=lambda model, scale: round(expected_items(model, scale)),
+    unit=" items",
+)
+"""Any model's seed, made from its fields and entities (knight.data.generator)."""
+
+EXTENSIONS: dict[str, Generator] = {
+    # Chapter versions, each pointing at the newest, and progress along the chapters of a student's
+    # own enrollments: more than fields and counts can say.
+    "sir-learn-a-lot": Generator(
+        make=lambda _, scale, random_seed, report: generate(scale, random_seed, on_part=report),
+        work=lambda _, scale: parts(scale),
+        unit=" parts",
+    ),
+}
+"""Seed generators a model names (``seed: {extension: NAME}``), for data its fields and counts cannot describe."""
+
+
+def generator_of(model: Model) -> Generator:
+    """The generator the model names, or the generic one."""
+    if model.spec.seed is None:
+        return GENERIC
+    name = model.spec.seed.extension
+    if name not in EXTENSIONS:
+        raise ValidationError(f"seed.extension: no seed extension '{name}' (known: {', '.join(sorted(EXTENSIONS))})")
+    return EXTENSIONS[name]
+
+
 def seed_items(model: Model, data: SeedData) -> Iterator[dict[str, Any]]:
     """The table items for the seed data, built through the model's key templates."""
     for entity, values in data.items:
@@ -196,10 +223,12 @@ def seed_table(
     show_progress: bool | None = None,
 ) -> SeedData:
     """Generate the seed and write it with BatchWriteItem; return what was written."""
+    check_scale(scale)
+    generator = generator_of(model)
     describe_table(engine, table)  # a missing table fails here, before any work
-    making = progress_bar("generating", parts(scale), enabled=show_progress, unit=" parts")
+    making = progress_bar("generating", generator.work(model, scale), enabled=show_progress, unit=generator.unit)
     try:
-        data = generate(scale, random_seed, on_part=making.update)
+        data = generator.make(model, scale, random_seed, making.update)
     finally:
         making.close()
     items = [to_dynamodb(item) for item in seed_items(model, data)]

@@ -128,6 +128,7 @@ class _Builder:
         if type_attribute in {name for index in indexes.values() for name in index.key_names}:
             raise self.fail(["table", "entityTypeAttribute"], "cannot be a key attribute")
         entities = {name: self.entity(name, entity_spec, indexes) for name, entity_spec in self.spec.entities.items()}
+        self.relations()
         patterns = self.patterns(entities, indexes)
         uniques = self.uniques(entities, indexes, patterns)
         self.prefixes(entities, uniques)
@@ -224,6 +225,7 @@ class _Builder:
             attributes=tuple(spec.attributes),
             examples=tuple(spec.examples),
             type_attribute=self.spec.table.entityTypeAttribute,
+            seed=spec.seed,
         )
         for i, example in enumerate(spec.examples):
             try:
@@ -233,6 +235,43 @@ class _Builder:
             if entity.values(item) != entity.check(example):
                 raise self.fail([*at, "examples", i], "its keys do not read back to the same values")
         return entity
+
+    def relations(self) -> None:
+        """Each field's ``refers`` and each seed's ``per`` name an entity with an id; none depends on itself."""
+        entities = self.spec.entities
+        needs: dict[str, set[str]] = {}
+        for name, spec in entities.items():
+            at: list[str | int] = ["entities", name]
+            needs[name] = set()
+            for field_name, field_spec in spec.fields.items():
+                target = field_spec.refers
+                if target is None:
+                    continue
+                if target not in entities or "id" not in entities[target].fields:
+                    with_ids = ", ".join(e for e, s in entities.items() if "id" in s.fields)
+                    raise self.fail(
+                        [*at, "fields", field_name, "refers"],
+                        f"'{target}' is no entity with an id field (those with one: {with_ids})",
+                    )
+                needs[name].add(target)
+            parent = spec.seed.per if spec.seed else None
+            if parent is None:
+                continue
+            if not any(f.refers == parent for f in spec.fields.values()):
+                raise self.fail(
+                    [*at, "seed", "per"], f"no field of {name} refers to {parent}: give one `refers: {parent}`"
+                )
+        for name in entities:
+            self._no_cycle(name, needs, [])
+
+    def _no_cycle(self, name: str, needs: Mapping[str, set[str]], path: list[str]) -> None:
+        if name in path:
+            cycle = " -> ".join([*path[path.index(name) :], name])
+            raise self.fail(
+                ["entities", name, "fields"], f"its fields refer in a circle ({cycle}): seed data cannot start"
+            )
+        for target in sorted(needs[name]):
+            self._no_cycle(target, needs, [*path, name])
 
     def patterns(self, entities: dict[str, Entity], indexes: dict[str, Index]) -> dict[int, AccessPattern]:
         patterns: dict[int, AccessPattern] = {}

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from knight.errors import NotFoundError, ValidationError
 from knight.model.fields import check_value
-from knight.model.schema import BASE_TABLE, FieldSpec, ModelSpec
+from knight.model.schema import BASE_TABLE, FieldSpec, ModelSpec, SeedSpec
 from knight.model.templates import KeyTemplate, Placeholder
 
 
@@ -72,6 +72,8 @@ class Entity:
     attributes: tuple[str, ...]
     examples: tuple[Mapping[str, Any], ...]
     type_attribute: str
+    seed: SeedSpec | None = None
+    """How many items `knight seed` makes (see knight.data.generator)."""
 
     @property
     def table_keys(self) -> EntityKeys:

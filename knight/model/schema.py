@@ -55,11 +55,48 @@ class FieldSpec(_Strict):
     type: FieldType
     required: bool = True
     format: IdFormat | None = None
+    # What `knight seed` makes for the field (see knight.data.generator).
+    refers: str | None = Field(default=None, min_length=1)
+    """The entity whose id this field holds."""
+    faker: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    """The Faker provider that makes its values (a string or an email)."""
+    range: tuple[int, int] | None = None
+    """The smallest and largest value made (an int)."""
+    choices: list[str] | None = Field(default=None, min_length=1)
+    """The values to pick from (a string)."""
 
     @model_validator(mode="after")
-    def _format_of_an_id(self) -> FieldSpec:
-        if self.format is not None and self.type != "id":
-            raise ValueError(f"'format' is for id fields; a {self.type} field has none")
+    def _options_of_their_type(self) -> FieldSpec:
+        for option, types in _FIELD_OPTIONS.items():
+            if getattr(self, option) is not None and self.type not in types:
+                raise ValueError(f"'{option}' is for {' and '.join(types)} fields; a {self.type} field has none")
+        if self.range is not None and not 0 <= self.range[0] <= self.range[1]:
+            raise ValueError(f"range {list(self.range)} must be [smallest, largest], from 0")
+        return self
+
+
+_FIELD_OPTIONS: dict[str, tuple[str, ...]] = {
+    "format": ("id",),
+    "refers": ("id",),
+    "faker": ("string", "email"),
+    "range": ("int",),
+    "choices": ("string",),
+}
+
+
+class SeedSpec(_Strict):
+    """How many items of an entity `knight seed` makes: per scale, or per item of a parent entity."""
+
+    count: int | tuple[int, int]
+    """A number, or [fewest, most] picked at random for each parent."""
+    per: str | None = Field(default=None, min_length=1)
+    """The parent entity; the entity's field that refers to it takes the parent's id."""
+
+    @model_validator(mode="after")
+    def _a_count_from_zero(self) -> SeedSpec:
+        low, high = self.count if isinstance(self.count, tuple) else (self.count, self.count)
+        if not 0 <= low <= high:
+            raise ValueError(f"count {self.count} must be a number from 0, or [fewest, most]")
         return self
 
 
@@ -74,6 +111,7 @@ class EntitySpec(_Strict):
     keys: dict[str, KeyPair] = Field(min_length=1)
     attributes: list[str]
     examples: list[dict[str, Any]] = Field(min_length=1)
+    seed: SeedSpec | None = None
 
 
 class SortCondition(_Strict):
@@ -131,6 +169,11 @@ class UniqueSpec(_Strict):
     attributes: list[str] = []
 
 
+class ModelSeedSpec(_Strict):
+    extension: str = Field(min_length=1)
+    """A seed generator registered by name in knight.data.seed, for what fields and counts cannot say."""
+
+
 class ModelSpec(_Strict):
     version: Literal[1]
     table: TableSpec
@@ -141,3 +184,4 @@ class ModelSpec(_Strict):
     accessPatterns: dict[int, AccessPatternSpec] = Field(min_length=1)
     collections: dict[str, CollectionSpec] = {}
     uniques: dict[str, UniqueSpec] = {}
+    seed: ModelSeedSpec | None = None

@@ -10,7 +10,8 @@ from typing import Any
 
 from knight.artifacts import create_table_params
 from knight.data.purge import scan_pages
-from knight.data.seed import DEFAULT_RANDOM_SEED, SeedData, seed_table
+from knight.data.seed import DEFAULT_RANDOM_SEED, seed_table
+from knight.data.seed_data import SeedData
 from knight.dynamodb import from_dynamodb
 from knight.engine import Engine
 from knight.model import Model, load_model

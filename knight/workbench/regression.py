@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from knight.access import Catalog, Pattern, Result
-from knight.data.seed import SeedData
+from knight.data.seed_data import SeedData
 from knight.dynamodb import to_dynamodb
 from knight.errors import EngineError, RefusedError, ValidationError
 from knight.limits import item_bytes
