@@ -164,3 +164,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason="embedded engine only: " + str(marker.args[0])))
     # A bulk test goes last: DynamoDB Local makes every table made after it slower (see bulk_table).
     items.sort(key=lambda item: item.get_closest_marker("bulk") is not None)
+
+
+def clean_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KNIGHT_"))}
+    env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    return env
+
+
+@pytest.fixture
+def endpoint_env(engine: Engine) -> dict[str, str]:
+    """A process environment that points knight at the test engine."""
+    env = clean_environment()
+    env.update(engine.environment())
+    env.setdefault("AWS_ACCESS_KEY_ID", "test")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    for name, value in os.environ.items():  # keep an external endpoint's own settings
+        if name.startswith("AWS_"):
+            env[name] = value
+    return env

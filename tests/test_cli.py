@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import new_table_name
+from conftest import clean_environment, new_table_name
 from design_layout import GUARD, check_item
 
 from knight.dynamodb import from_dynamodb
@@ -32,30 +32,11 @@ from knight.table import create_table, delete_table, describe_table
 KNIGHT = [sys.executable, "-m", "knight"]
 
 
-def clean_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KNIGHT_"))}
-    env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    return env
-
-
 def run(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([*KNIGHT, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
-
-
-@pytest.fixture
-def endpoint_env(engine: Engine) -> dict[str, str]:
-    """A process environment that points knight at the test engine."""
-    env = clean_environment()
-    env.update(engine.environment())
-    env.setdefault("AWS_ACCESS_KEY_ID", "test")
-    env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-    for name, value in os.environ.items():  # keep an external endpoint's own settings
-        if name.startswith("AWS_"):
-            env[name] = value
-    return env
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: str) -> str:

@@ -3,6 +3,7 @@ and the commands a new user runs on it."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,10 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import new_table_name
 
+from knight import application
 from knight.access import Catalog
 from knight.dynamodb import to_dynamodb
 from knight.engine import Engine
-from knight.errors import RefusedError, ValidationError
+from knight.errors import NotFoundError, RefusedError, ValidationError
 from knight.model import Model, load_model
 from knight.model.starter import LONGEST_NAME, starter_text, table_name_for, write_starter
 from knight.table import create_table, delete_table
@@ -141,3 +143,53 @@ def test_a_new_user_session_new_check_generate_and_patterns(tmp_path: Path) -> N
     patterns = knight("--model", "models/shop.yaml", "access-patterns", cwd=project)
     assert patterns.returncode == 0, patterns.stderr
     assert "gsi1_pk = a#{email|lower}" in patterns.stdout
+
+
+def test_a_new_user_session_on_an_engine_create_seed_and_query(
+    engine: Engine, endpoint_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "blog.yaml"
+    write_starter(path)
+    table = new_table_name("knight-blog")
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [*KNIGHT, "--model", str(path), "--table", table, *args],
+            capture_output=True,
+            text=True,
+            env=endpoint_env,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    try:
+        assert "created" in run("table", "create")
+        seeded = run("seed", "--scale", "2")
+        assert f"into {table} (scale 2, random seed 1): author 10, post " in seeded
+        posts = json.loads(run("query", "posts-of-author", "authorId=author-1", "--json"))
+        assert posts["pattern"]["name"] == "posts-of-author"
+        assert {item["entityType"] for item in posts["items"]} <= {"post"}
+        assert posts["cost"]["itemsReturned"] == len(posts["items"])
+        author = json.loads(run("query", "author-by-id", "id=author-1", "--json"))
+        assert [(item["pk"], item["entityType"]) for item in author["items"]] == [("a#author-1", "author")]
+    finally:
+        delete_table(engine, table)
+
+
+def test_the_application_says_it_is_sir_learn_a_lots_before_it_starts(engine: Engine, starter: Model) -> None:
+    from knight.graphql import Executor
+    from knight.stream import build_stream_processor
+
+    for start, what in (
+        (lambda: Executor(engine, starter), "the GraphQL API"),
+        (lambda: build_stream_processor(engine, starter), "the stream processor"),
+    ):
+        with pytest.raises(
+            NotFoundError,
+            match=f"{what}.* is Sir learn a lot's application: it needs the entities "
+            "track, course, chapter, student, preference, enrollment, progress, which my-blog.yaml",
+        ):
+            start()
+    assert application.missing(load_model()) == []

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from knight import application
 from knight.cli.context import Context, pass_context
 from knight.cli.lifetime import seed_options, until_stopped
 from knight.data.seed import seed_table
@@ -63,13 +64,17 @@ def up(
             if not no_seed and is_empty(engine, ctx.table):
                 data = seed_table(engine, ctx.model, ctx.table, scale=scale, random_seed=random_seed)
                 seeded = f", seeded with {data.written} items (scale {scale}, random seed {random_seed})"
-            if not no_stream:
+            absent = application.missing(ctx.model)
+            if not no_stream and not absent:
                 # From the stream's start: the seed's progress becomes the students' xp.
                 settings = StreamSettings(search_enabled=not no_search)
                 processor = build_stream_processor(engine, ctx.model, ctx.table, settings=settings)
                 processor.start()
             index = processor.search_index if processor is not None else None
-            server = serve(engine, ctx.model, ctx.table, port=graphql_port, any_port_if_taken=True, search_index=index)
+            if not absent:
+                server = serve(
+                    engine, ctx.model, ctx.table, port=graphql_port, any_port_if_taken=True, search_index=index
+                )
             state = "created" if created else "found"
             click.echo("knight is up.")
             click.echo(f"  engine   {engine.describe()}")
@@ -79,7 +84,13 @@ def up(
                 click.echo(f"  stream   processing: {what} ({processor.dead_letters.name} for failures)")
                 if processor.search_index is not None:
                     click.echo(f"  search   {processor.search_index.describe()}")
-            click.echo(f"  graphql  {server.url} (POST, or open it in a browser for the IDE)")
+            if server is not None:
+                click.echo(f"  graphql  {server.url} (POST, or open it in a browser for the IDE)")
+            if absent:
+                click.echo(
+                    "  graphql and stream: not started; they are Sir learn a lot's application, and "
+                    f"{ctx.model.path.name} has no {', '.join(absent)}"
+                )
             click.echo("Use it from another shell, a notebook or the aws CLI:")
             click.echo("  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in engine.environment().items()))
             if engine.kind != "aws":

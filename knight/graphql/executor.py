@@ -29,6 +29,7 @@ from graphql import (
 from graphql.execution import Executor as GraphQLExecutor
 from graphql.validation import ASTValidationRule
 
+from knight import application
 from knight.access import Catalog
 from knight.engine import Engine
 from knight.errors import OverloadedError, ValidationError
@@ -83,6 +84,7 @@ class Executor:
     ) -> None:
         self.engine = engine
         self.model = model or load_model()
+        application.require(self.model, "the GraphQL API")
         self.table = table or self.model.table_name
         self.settings = settings or GraphQLSettings.from_environment()
         self.schema = schema or build_schema()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knight import application
 from knight.engine import Engine
 from knight.errors import ValidationError
 from knight.local_state import state_dir
@@ -125,6 +126,7 @@ def build_stream_processor(
     search_index: SearchIndex | None = None,
 ) -> StreamProcessor:
     """Everything needed to process ``table``'s stream (the model's table by default)."""
+    application.require(model, "the stream processor (xp and search)")
     settings = settings or StreamSettings()
     table = table or model.table_name
     info = describe_table(engine, table)
