@@ -9,6 +9,8 @@ import click
 from knight.artifacts import ARTIFACTS, FORMATS, drift, generated_dir, write_all
 from knight.cli.context import Context, pass_context
 from knight.errors import DriftError
+from knight.model import load_model
+from knight.model.diff import diff_models, render
 from knight.model.starter import write_starter
 
 
@@ -28,6 +30,19 @@ def new(file: Path, table_name: str | None, force: bool) -> None:
     click.echo("next, on the embedded engine or the one AWS_ENDPOINT_URL names:")
     for step in ("model check", "access-patterns", "table create"):
         click.echo(f"  knight --model {file} {step}")
+
+
+@model_group.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--check", is_flag=True, help="Exit 1 when items already in the table must be rewritten (a backfill).")
+def diff(old: Path, new: Path, check: bool) -> None:
+    """What changing the model from OLD to NEW does: indexes, keys and patterns, and the items it leaves
+    unreadable or unindexed until a backfill."""
+    report = diff_models(load_model(old), load_model(new))
+    click.echo(render(report), nl=False)
+    if check:
+        click.get_current_context().exit(report.check_status)
 
 
 @model_group.command("export")
