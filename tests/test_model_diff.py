@@ -19,8 +19,9 @@ from knight.model import Model, default_model_path, parse_model
 from knight.model.diff import Backfill, Change, KeyExample, KeyMove, ModelDiff, diff_models, render
 from knight.model.schema import FieldSpec
 
-# The shipped model may declare id formats; the base of these tests declares none, so that a test adds them.
-BASE = re.sub(r",\s*format:\s*\w+", "", default_model_path().read_text(encoding="utf-8"))
+# The shipped model declares id formats and references; the base of these tests declares none, so that a
+# test adds them.
+BASE = re.sub(r",\s*(format|refers):\s*\w+", "", default_model_path().read_text(encoding="utf-8"))
 
 TRACK_ID = "6f1c2a2e-1b3d-4c5e-8f70-1a2b3c4d5e01"
 ENROLLMENT_ID = "5e6f7a8b-5c6d-4e7f-b8a9-0b1c2d3e4f05"

@@ -8,9 +8,10 @@ import click
 
 from knight.artifacts import ARTIFACTS, FORMATS, drift, generated_dir, write_all
 from knight.cli.context import Context, pass_context
-from knight.errors import DriftError
+from knight.errors import DriftError, ModelError, RefusedError
 from knight.model import load_model
 from knight.model.diff import diff_models, render
+from knight.model.importing import import_workbench_json
 from knight.model.starter import write_starter
 
 
@@ -30,6 +31,33 @@ def new(file: Path, table_name: str | None, force: bool) -> None:
     click.echo("next, on the embedded engine or the one AWS_ENDPOINT_URL names:")
     for step in ("model check", "access-patterns", "table create"):
         click.echo(f"  knight --model {file} {step}")
+
+
+@model_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the model to OUTPUT, not stdout."
+)
+@click.option("--table", "table_name", help="The table to import, when the data model has several.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def import_model(file: Path, output: Path | None, table_name: str | None, force: bool) -> None:
+    """Turn a NoSQL Workbench data model (its JSON export) into a knight model file: entities from its
+    facets or sample items, key templates inferred from them, indexes, examples and a get-by-key access
+    pattern per entity. What it could not infer is listed on stderr and at the top of the file."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ModelError(f"{file}: not UTF-8 text; a NoSQL Workbench export is JSON") from None
+    imported = import_workbench_json(text, source=file.name, table=table_name)
+    if output is not None and output.exists() and not force:
+        raise RefusedError(f"{output} exists; knight will not overwrite it without --force")
+    for note in imported.notes:
+        click.echo(f"note: {note}", err=True)
+    if output is None:
+        click.echo(imported.text, nl=False)
+        return
+    output.write_text(imported.text, encoding="utf-8")
+    click.echo(f"wrote {output} (table {imported.table}); next: knight --model {output} model check", err=True)
 
 
 @model_group.command("diff")
