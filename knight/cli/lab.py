@@ -9,7 +9,10 @@ from pathlib import Path
 
 import click
 
+from knight.cli.context import Context, pass_context
 from knight.errors import NotFoundError
+from knight.model import load_model
+from knight.workbench.lab import MODEL_VARIABLE
 
 
 def notebooks_dir() -> Path:
@@ -20,9 +23,23 @@ def notebooks_dir() -> Path:
 @click.command("lab")
 @click.option("--no-browser", is_flag=True, help="Start the server without opening a browser.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8888, show_default=True, help="JupyterLab's port.")
-def lab(no_browser: bool, port: int) -> None:
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The model the notebooks work on (as `knight --model FILE lab`).",
+)
+@pass_context
+def lab(ctx: Context, no_browser: bool, port: int, model_path: Path | None) -> None:
     """Open JupyterLab on the notebooks. Each notebook starts its own embedded engine,
-    or uses the endpoint in AWS_ENDPOINT_URL (export the line `knight up` prints)."""
+    or uses the endpoint in AWS_ENDPOINT_URL (export the line `knight up` prints).
+    The table-design, GSI-layout, access-pattern and regression notebooks work on
+    any model; the others are about Sir learn a lot's application."""
+    chosen = model_path or ctx.model_path
+    if chosen is not None:
+        load_model(chosen)  # a broken model fails here, with its line, not in every notebook
+        # The kernels inherit it: a notebook given no model of its own opens this one.
+        os.environ[MODEL_VARIABLE] = str(chosen.resolve())
     folder = notebooks_dir()
     if not folder.is_dir():
         raise NotFoundError(f"no notebooks at {folder}: `knight lab` works in a clone of the knight repository")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from knight.dynamodb import from_dynamodb
 from knight.engine import Engine
 from knight.model import Model, load_model
 from knight.table import create_table, delete_table
+
+MODEL_VARIABLE = "KNIGHT_MODEL"
+"""The model file of `knight --model`, and of a notebook given no model of its own."""
 
 
 @dataclass
@@ -84,7 +88,8 @@ def open_lab(
 ) -> Lab:
     """Start (or reach) an engine, create a fresh table and seed it.
 
-    ``model`` is a model file (empty or None: Sir learn a lot's).
+    ``model`` is a model file; empty or None: the one ``KNIGHT_MODEL`` names (``knight lab --model``
+    sets it for the notebooks), else Sir learn a lot's.
 
     On a configured endpoint each lab gets a table of its own, named for the
     model and a random suffix and deleted on close, so a shared engine's data
@@ -92,7 +97,7 @@ def open_lab(
     behind that the next run would read.
     """
     engine = Engine.from_environment(port=port)
-    loaded = load_model(model or None)
+    loaded = load_model(model or os.environ.get(MODEL_VARIABLE) or None)
     owns = table is None
     if table is None and engine.kind == "embedded":
         table = loaded.table_name
