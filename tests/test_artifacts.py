@@ -24,8 +24,17 @@ from knight.artifacts.docs import ERRORS_END, readme_path
 from knight.model import Model, default_model_path, load_model
 
 
+SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop" / "shop.yaml"
+
+
 def test_committed_artifacts_match_the_model(model: Model) -> None:
     assert drift(model) == []
+
+
+def test_the_shop_s_committed_artifacts_match_its_model() -> None:
+    shop = load_model(SHOP)
+    assert drift(shop) == []
+    assert (SHOP.parent / "generated" / "nosql-workbench.json").is_file()
 
 
 def test_create_table_params(model: Model) -> None:
