@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from knight.access import Catalog
 from knight.errors import ModelError, ValidationError
-from knight.model import default_model_path, load_model
+from knight.model import Model, default_model_path, load_model
 from knight.model.fields import check_value
+from knight.repositories.fields import check_fields
 
 UUID = "6f1c2a2e-1b3d-4c5e-8f70-1a2b3c4d5e01"
 ULID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -80,10 +82,7 @@ def test_knights_own_ids_stay_uuids() -> None:
 
 def test_a_model_without_formats_takes_any_id_and_reads_it_back(tmp_path: Path) -> None:
     path = tmp_path / "plain-ids.yaml"
-    path.write_text(
-        default_model_path().read_text(encoding="utf-8").replace("{type: id, format: uuid}", "{type: id}"),
-        encoding="utf-8",
-    )
+    path.write_text(re.sub(r", format: uuid", "", default_model_path().read_text(encoding="utf-8")), encoding="utf-8")
     course = load_model(path).entity("course")
     values = {"id": "123", "trackId": "1234", "name": "course 1"}
     item = course.item(values)
@@ -106,3 +105,15 @@ def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
     path.write_text(text.replace("format: uuid}", "format: snowflake}", 1), encoding="utf-8")
     with pytest.raises(ModelError, match=r"format.*'uuid' or 'ulid'"):
         load_model(path)
+
+
+def test_every_check_of_a_value_honours_the_id_format(model: Model) -> None:
+    # Writes (the entity), a pattern's arguments and a partial write's fields all check a field the same way.
+    course = model.entity("course")
+    with pytest.raises(ValidationError, match=r"course\.id: '1234' is not a UUID"):
+        course.check({"id": "1234", "trackId": UUID, "name": "x"})
+    with pytest.raises(ValidationError, match="id: '1234' is not a UUID"):
+        Catalog(model).get("course-by-id").arguments({"id": "1234"})
+    with pytest.raises(ValidationError, match=r"course\.id: '1234' is not a UUID"):
+        check_fields(course, {"id": "1234"})
+    assert Catalog(model).get("course-by-id").arguments({"id": UUID.upper()}) == {"id": UUID}

@@ -24,7 +24,7 @@ from knight.engine import Engine
 from knight.errors import ValidationError
 from knight.failures import engine_errors
 from knight.model import AccessPattern, Model
-from knight.model.fields import check_value
+from knight.model.fields import check_field
 
 ItemT = TypeVar("ItemT", bound=Mapping[str, Any])
 
@@ -92,7 +92,7 @@ class Pattern(AccessPattern):
         checked: dict[str, object] = {}
         for name in self.params:
             try:
-                checked[name] = check_value(self.entity.fields[name].type, values[name])
+                checked[name] = check_field(self.entity.fields[name], values[name])
             except ValueError as exc:
                 raise ValidationError(f"pattern {self.number} ({self.name}), {name}: {exc}") from None
         return checked

@@ -8,6 +8,8 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from knight.model.schema import FieldSpec
+
 _EMAIL = re.compile(r"^[^@\s#\x00-\x1f\x7f]+@[^@\s#\x00-\x1f\x7f]+\.[^@\s#\x00-\x1f\x7f]+$")
 
 LARGEST_WHOLE = 2**53 - 1
@@ -36,6 +38,11 @@ def _utf8(text: str) -> None:
         raise ValueError(
             f"contains U+{bad:04X} at position {exc.start}, which is not a character (not UTF-8)"
         ) from None
+
+
+def check_field(spec: FieldSpec, value: object) -> object:
+    """``check_value`` for a field of the model: its type, and the format it asks an id to have."""
+    return check_value(spec.type, value, spec.format)
 
 
 def check_value(field_type: str, value: object, id_format: str | None = None) -> object:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from knight.errors import NotFoundError, ValidationError
-from knight.model.fields import check_value
+from knight.model.fields import check_field
 from knight.model.schema import BASE_TABLE, FieldSpec, ModelSpec, SeedSpec
 from knight.model.templates import KeyTemplate, Placeholder
 
@@ -94,7 +94,7 @@ class Entity:
                     raise ValidationError(f"{self.name}.{name} is required")
                 continue
             try:
-                checked[name] = check_value(spec.type, value, spec.format)
+                checked[name] = check_field(spec, value)
             except ValueError as exc:
                 raise ValidationError(f"{self.name}.{name}: {exc}") from None
         return checked

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from knight.errors import ValidationError
 from knight.model import Entity
-from knight.model.fields import check_value
+from knight.model.fields import check_field
 
 
 def check_fields(entity: Entity, values: Mapping[str, object]) -> dict[str, object]:
@@ -20,7 +20,7 @@ def check_fields(entity: Entity, values: Mapping[str, object]) -> dict[str, obje
         if value is None:
             raise ValidationError(f"{entity.name}.{name} is required")
         try:
-            checked[name] = check_value(spec.type, value)
+            checked[name] = check_field(spec, value)
         except ValueError as exc:
             raise ValidationError(f"{entity.name}.{name}: {exc}") from None
     return checked
