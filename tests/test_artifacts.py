@@ -23,7 +23,6 @@ from knight.artifacts import (
 from knight.artifacts.docs import ERRORS_END, readme_path
 from knight.model import Model, default_model_path, load_model
 
-
 SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop" / "shop.yaml"
 
 

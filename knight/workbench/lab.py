@@ -77,6 +77,11 @@ class Lab:
         self.close()
 
 
+def lab_model(model: str | Path | None = None) -> Model:
+    """The model a notebook works on: this file; empty or None: ``KNIGHT_MODEL``'s, else Sir learn a lot's."""
+    return load_model(model or os.environ.get(MODEL_VARIABLE) or None)
+
+
 def open_lab(
     *,
     table: str | None = None,
@@ -97,7 +102,7 @@ def open_lab(
     behind that the next run would read.
     """
     engine = Engine.from_environment(port=port)
-    loaded = load_model(model or os.environ.get(MODEL_VARIABLE) or None)
+    loaded = lab_model(model)
     owns = table is None
     if table is None and engine.kind == "embedded":
         table = loaded.table_name
