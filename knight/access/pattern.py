@@ -148,14 +148,11 @@ class Pattern(AccessPattern):
             raise ValidationError(f"limit must be a whole number of 1 or more, got {limit!r}")
         partition, sort, exact = self.key_range(values)
         if self.operation == "GetItem":
-            assert sort is not None and self.index.sort_key is not None
-            params: dict[str, Any] = {
-                "TableName": table,
-                "Key": {
-                    self.index.partition_key: to_attribute(partition),
-                    self.index.sort_key: to_attribute(sort),
-                },
-            }
+            key = {self.index.partition_key: to_attribute(partition)}
+            if self.index.sort_key is not None:
+                assert sort is not None
+                key[self.index.sort_key] = to_attribute(sort)
+            params: dict[str, Any] = {"TableName": table, "Key": key}
             if consistent:
                 params["ConsistentRead"] = True
             params["ReturnConsumedCapacity"] = "INDEXES"

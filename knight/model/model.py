@@ -191,7 +191,11 @@ class AccessPattern:
 
     @property
     def operation(self) -> Literal["GetItem", "Query"]:
-        if self.index.is_table and self.sort is not None and self.sort.operator == "equals":
+        """GetItem when the table's whole primary key is given (its partition key alone, on a table without a
+        sort key); Query otherwise."""
+        if self.index.is_table and (
+            self.index.sort_key is None or (self.sort is not None and self.sort.operator == "equals")
+        ):
             return "GetItem"
         return "Query"
 
