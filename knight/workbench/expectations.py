@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knight.access import Pattern
+from knight.data.seed_data import SeedData
+from knight.errors import RefusedError
 from knight.model.templates import KeyTemplate, Placeholder
 
 _MARK = "\x00"
@@ -45,6 +47,9 @@ class Expectation:
         ]
         own = pattern.entity.keys.get(pattern.index.name)
         fixed: dict[str, str] = {}
+        # An item is on an index only when it has every field the entity's key there names: an
+        # optional one makes the index sparse, and a pattern on it means only the items that have it.
+        sparse = [name for name in (own.fields if own is not None else ()) if not pattern.entity.fields[name].required]
         if own is not None:
             pinned = [(pattern.partition, own.partition)]
             if pattern.sort is not None and pattern.sort.operator == "equals" and own.sort is not None:
@@ -61,7 +66,7 @@ class Expectation:
             equal=pattern.params,
             caseless=tuple(dict.fromkeys(caseless)),
             fixed=fixed,
-            present=(pattern.filter_exists,) if pattern.filter_exists else (),
+            present=tuple(dict.fromkeys([*([pattern.filter_exists] if pattern.filter_exists else []), *sparse])),
             absent=(pattern.filter_not_exists,) if pattern.filter_not_exists else (),
         )
 
@@ -78,6 +83,12 @@ class Expectation:
         if any(values.get(name) is None for name in self.present):
             return False
         return all(values.get(name) is None for name in self.absent)
+
+    def group(self, values: Mapping[str, Any]) -> tuple[str, ...]:
+        """The values of the fields the arguments must equal, as ``admits`` compares them."""
+        return tuple(
+            str(values.get(name)).lower() if name in self.caseless else str(values.get(name)) for name in self.equal
+        )
 
     def expected(
         self, seed: Iterable[tuple[str, Mapping[str, Any]]], arguments: Mapping[str, object]
@@ -106,6 +117,55 @@ class Expectation:
             present=tuple(data.get("present", ())),
             absent=tuple(data.get("absent", ())),
         )
+
+
+def sample_arguments(
+    pattern: Pattern,
+    seed: SeedData | Iterable[tuple[str, Mapping[str, Any]]],
+    expectation: Expectation | None = None,
+) -> dict[str, object]:
+    """Arguments for a pattern from the seed: those with the most items to return (see ``sample_item``)."""
+    chosen = sample_item(pattern, seed, expectation)
+    return {name: chosen[name] for name in pattern.params}
+
+
+def sample_item(
+    pattern: Pattern,
+    seed: SeedData | Iterable[tuple[str, Mapping[str, Any]]],
+    expectation: Expectation | None = None,
+) -> Mapping[str, Any]:
+    """The field values of the seeded item a pattern's arguments are taken from.
+
+    The seeded items the pattern means (``expectation``, else its own meaning) are grouped by the
+    values its arguments must equal; the largest group wins (the customer with the most orders),
+    so that a Query has the most to read, and among equals the first seeded. Choosing by meaning
+    rather than by the request keeps the item, and so the data judged, when a model change
+    alters the request.
+    """
+    meaning = expectation or Expectation.of(pattern)
+    items = list(seed.items if isinstance(seed, SeedData) else seed)
+    needed = list(dict.fromkeys([*pattern.params, *meaning.equal]))
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for kind, values in items:
+        # An item's own values as the arguments: what it then fails is the meaning's fixed parts.
+        own = {name: values.get(name) for name in meaning.equal}
+        wanted = kind == meaning.entity and all(values.get(name) is not None for name in needed)
+        if wanted and meaning.admits(values, own):
+            groups.setdefault(meaning.group(values), []).append(values)
+    if groups:
+        return max(groups.values(), key=len)[0]  # the first of the largest
+    # Nothing the pattern means was seeded: any item that has the values, then the model's examples.
+    entity = pattern.entity
+    candidates = [values for kind, values in items if kind == entity.name] + list(entity.examples)
+    for values in candidates:
+        if all(values.get(name) is not None for name in pattern.params):
+            return values
+    if not pattern.params:
+        return {}
+    raise RefusedError(
+        f"pattern {pattern.number} ({pattern.name}) takes {', '.join(pattern.params)}, "
+        f"and no seeded or example {entity.name} has them all"
+    )
 
 
 def _templates(pattern: Pattern) -> list[KeyTemplate]:

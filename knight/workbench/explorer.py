@@ -100,7 +100,7 @@ class Explorer:
         self.last: Exploration | KnightError | None = None
         self.pattern = widgets.Dropdown(
             options=[(f"{p.number}. {p.name}", p.number) for p in self.catalog],
-            value=1,
+            value=next(iter(self.catalog)).number,  # a model's patterns need not start at 1
             description="pattern",
             layout=widgets.Layout(width="420px"),
         )

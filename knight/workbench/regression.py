@@ -14,6 +14,13 @@ And what comes back must be right: each pattern's items against the ones the
 seed put there, each carrying every field its entity requires. The engine's own
 capacity figure and the latency are shown, never judged: moto reports a flat
 figure, and time depends on the machine.
+
+Any model is measured: every access pattern, with arguments from its seed, and
+exploreDb where the model has what Sir learn a lot's application reads. Sir
+learn a lot's data is judged against the baseline committed beside the
+notebooks; any other model's against ``regression-baseline.json`` beside its
+model file. A model with no baseline yet is judged against nothing, but its
+answers are still checked against the seed.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,17 +36,20 @@ from typing import Any
 import pandas as pd
 
 from knight.access import Catalog, Pattern, Result
+from knight.application import missing
 from knight.data.seed_data import SeedData
 from knight.dynamodb import to_dynamodb
-from knight.errors import EngineError, RefusedError, ValidationError
+from knight.errors import EngineError, KnightError, RefusedError, ValidationError
 from knight.limits import item_bytes
 from knight.model import Model
 from knight.workbench.capacity import estimate_reads, read_units
-from knight.workbench.expectations import Expectation, wrong_items
+from knight.workbench.expectations import Expectation, sample_item, wrong_items
 from knight.workbench.lab import Lab
 
 BASELINE_FILE = "regression-baseline.json"
-"""The baseline committed beside the notebooks."""
+"""The baseline's file name: beside the notebooks for Sir learn a lot, beside the model file for any other."""
+WORKED_EXAMPLE_SEED = "sir-learn-a-lot"
+"""The seed extension of Sir learn a lot's data, which the baseline beside the notebooks was recorded on."""
 PAGE_BYTES = 1_000_000
 """Bytes of items read that one request is sure to cover.
 
@@ -104,36 +113,6 @@ class Measurement:
         return row
 
 
-def sample_arguments(pattern: Pattern, seed: SeedData) -> dict[str, object]:
-    """Arguments for a pattern taken from the seed: the item with the most related data."""
-    by_entity: dict[str, list[dict[str, Any]]] = {}
-    for entity, values in seed.items:
-        by_entity.setdefault(entity, []).append(values)
-    versions = Counter(str(v["id"]) for v in by_entity.get("chapter", []) if v["version"])
-    chapters = Counter(str(v["courseId"]) for v in by_entity.get("chapter", []) if v["version"] == 0)
-    progress_of = Counter(str(v["enrollmentId"]) for v in by_entity.get("progress", []))
-    progress_by = Counter(str(v["studentId"]) for v in by_entity.get("progress", []))
-    courses = Counter(str(v["trackId"]) for v in by_entity.get("course", []))
-    busiest = {
-        "chapter": versions,
-        "course": chapters,
-        "enrollment": progress_of,
-        "student": progress_by,
-        "track": courses,
-    }
-    arguments: dict[str, object] = {}
-    for name in pattern.params:
-        if name == "version":
-            arguments[name] = 1
-        elif name == "email":
-            student = max(by_entity["student"], key=lambda v: progress_by[str(v["id"])])
-            arguments[name] = student["email"]
-        else:
-            entity = pattern.entity.name if name == "id" else name.removesuffix("Id")
-            arguments[name] = busiest[entity].most_common(1)[0][0]
-    return arguments
-
-
 def timed(operation: Callable[[], Any], repeats: int) -> tuple[Any, float, float]:
     """Run ``operation`` ``repeats`` times: the last run's outcome, the median and p95 in ms."""
     if repeats < 1:
@@ -152,11 +131,14 @@ def measure_pattern(lab: Lab, pattern: Pattern, expectation: Expectation, repeat
     """One access pattern, with arguments from the seed, judged against what the seed put there."""
     if lab.seed is None:
         raise RefusedError("the lab has no seed data to take arguments from: open it with seed=True")
-    arguments = sample_arguments(pattern, lab.seed)
+    chosen = sample_item(pattern, lab.seed.items, expectation)
+    arguments = {name: chosen[name] for name in pattern.params}
     result: Result
     result, p50, p95 = timed(lambda: pattern.run(lab.engine, lab.table, arguments), repeats)
     read = estimate_reads(lab.engine, result.request.operation, result.request.params)
-    wanted = expectation.expected(lab.seed.items, arguments)
+    # What the pattern meant for that item: the fields its meaning pins, also those a changed pattern no longer takes.
+    meant = {**{name: chosen.get(name) for name in expectation.equal}, **arguments}
+    wanted = expectation.expected(lab.seed.items, meant)
     entity = lab.model.entities[expectation.entity]
     sizes = [item_bytes(to_dynamodb(entity.item(values))) for values in wanted]
     cost = result.cost
@@ -290,8 +272,21 @@ def _explore_db_wrong(tracks: list[dict[str, Any]], seed: SeedData) -> list[str]
 
 
 def measure_all(lab: Lab, repeats: int, baseline: Mapping[str, Any] | None = None) -> list[Measurement]:
-    """Every pattern and exploreDb; patterns judged by the expectations the baseline recorded."""
-    return [*measure_patterns(lab, repeats, expectations_of(baseline or {})), measure_explore_db(lab, repeats)]
+    """Every pattern, judged by the expectations the baseline recorded; then exploreDb, where it can run.
+
+    exploreDb is Sir learn a lot's GraphQL query: it runs on a model that has every entity its
+    application reads (``knight.application.missing`` is empty), and is left out of any other.
+    """
+    measured = measure_patterns(lab, repeats, expectations_of(baseline or {}))
+    if not missing(lab.model):
+        try:
+            measured.append(measure_explore_db(lab, repeats))
+        except KnightError as error:
+            # A change that the application refuses (a pattern it relies on no longer selects what it
+            # needs) is a regression of exploreDb, reported with the rest rather than ending the run.
+            failed = f"did not run: {error.code}: {error}"
+            measured.append(Measurement("exploreDb", 0, 0, 0, 0, None, None, None, 0.0, 0.0, wrong=(failed,)))
+    return measured
 
 
 def expectations_of(baseline: Mapping[str, Any]) -> dict[str, Expectation]:
@@ -303,21 +298,44 @@ def expectations_of(baseline: Mapping[str, Any]) -> dict[str, Expectation]:
     }
 
 
-def find_baseline(given: str | Path = "") -> Path:
-    """The baseline to compare with: ``given`` (relative to the current folder), else the committed one.
+def find_baseline(given: str | Path = "", model: Model | None = None) -> Path:
+    """The baseline to compare with: ``given`` (relative to the current folder), else the model's.
 
-    The committed one is found from knight itself, so the notebook runs from any folder.
+    Sir learn a lot's data (its model, or a changed copy that still seeds with its generator;
+    also when no model is given) has the baseline committed beside the notebooks, found from
+    knight itself so that the notebook runs from any folder. Any other model's is
+    ``regression-baseline.json`` in the model file's own folder, committed with the model.
     """
     if given:
         return Path(given)
-    from knight.cli.lab import notebooks_dir  # where the notebooks of a checkout are
+    if model is None or is_worked_example_data(model):
+        from knight.cli.lab import notebooks_dir  # where the notebooks of a checkout are
 
-    return notebooks_dir() / BASELINE_FILE
+        return notebooks_dir() / BASELINE_FILE
+    return model.path.resolve().parent / BASELINE_FILE
+
+
+def is_worked_example_data(model: Model) -> bool:
+    """Whether the model seeds Sir learn a lot's data, on which the committed baseline was recorded."""
+    return model.spec.seed is not None and model.spec.seed.extension == WORKED_EXAMPLE_SEED
+
+
+def no_baseline_message(path: Path, model: Model) -> str:
+    """What a run without a baseline says: nothing is judged against one, and how to record it."""
+    elsewhere = "" if path == find_baseline("", model) else f" -p baseline_path {path}"
+    command = f"papermill notebooks/09-regression.ipynb out.ipynb -p model {model.path}{elsewhere}"
+    return (
+        f"NO BASELINE: {path} does not exist, so nothing is judged against a baseline; each pattern's "
+        "answer is still checked against the seed. To record one there, run\n"
+        f"    {command} -p update_baseline True\n"
+        "and commit it with the model."
+    )
 
 
 def regression_message(found: list[str]) -> str:
     """One line per regression, for the notebook's error (and so for a CI log)."""
-    return "\n".join([f"{len(found)} regression(s) against the baseline:", *(f"REGRESSION {line}" for line in found)])
+    header = f"{len(found)} regression(s), against the baseline or the seed:"
+    return "\n".join([header, *(f"REGRESSION {line}" for line in found)])
 
 
 def frame(measurements: Iterable[Measurement]) -> pd.DataFrame:
@@ -350,6 +368,11 @@ def baseline_of(
     }
 
 
+def wrong_answers(measurements: Iterable[Measurement]) -> list[str]:
+    """Every answer that differs from what the seed put there: wrong with a baseline or without."""
+    return [f"{m.name}: {problem}" for m in measurements for problem in m.wrong]
+
+
 def regressions(measurements: Iterable[Measurement], baseline: Mapping[str, Any], *, same_data: bool) -> list[str]:
     """Every way the measurements are worse than the baseline, or wrong; empty when none is.
 
@@ -360,7 +383,7 @@ def regressions(measurements: Iterable[Measurement], baseline: Mapping[str, Any]
     found = []
     known = baseline.get("measurements", {})
     for m in measurements:
-        found += [f"{m.name}: {problem}" for problem in m.wrong]
+        found += wrong_answers([m])
         before = known.get(m.name)
         if before is None:
             found.append(f"{m.name}: not in the baseline; record it with update_baseline=True")
