@@ -18,6 +18,7 @@ from knight.errors import ModelError
 from knight.model import Model, default_model_path, parse_model
 from knight.model.diff import Backfill, Change, KeyExample, KeyMove, ModelDiff, diff_models, render
 from knight.model.schema import FieldSpec
+from knight.model.starter import starter_text
 
 # The shipped model declares id formats and references; the base of these tests declares none, so that a
 # test adds them.
@@ -339,13 +340,25 @@ def test_a_removed_entity_leaves_its_items_an_added_one_needs_nothing(base: Mode
     assert not added.backfill_needed
 
 
-def test_a_removed_entity_still_read_by_a_pattern_must_be_deleted(base: Model) -> None:
-    whole_partition = ('partition: "s#{studentId}"\n    sort: {beginsWith: "g#"}', 'partition: "s#{studentId}"')
-    diff = diff_models(base, variant(*NO_PREFERENCE, whole_partition))
-    stray = next(b for b in diff.backfills if b.entity == "preference")
+def test_a_removed_entity_still_read_by_a_pattern_must_be_deleted() -> None:
+    # The starter without posts, its authors read by their whole partition: the posts left there come back.
+    text = starter_text("blog")
+    old = parse_model(text, Path("old.yaml"))
+    post = text[text.index("  post:\n") : text.index("# Each access pattern")]
+    patterns = text[text.index("  3:\n    name: posts-of-author") : text.index("# Patterns that read the same")]
+    collections = text[text.index("collections:\n") :]
+    new_text = (
+        text.replace(post, "")
+        .replace(patterns, "")
+        .replace(collections, "")
+        .replace('  "p#": post\n', "")
+        .replace('    partition: "a#{id}"\n    sort: {equals: "a#{id}"}\n', '    partition: "a#{id}"\n')
+    )
+    diff = diff_models(old, parse_model(new_text, Path("new.yaml")))
+    stray = next(b for b in diff.backfills if b.entity == "post")
     assert stray.state == "stray"
-    assert stray.reason == "progress-of-student reads the partitions they sit in and returns them"
-    assert "progress-of-student still reads their partition" in change(diff, "entity-removed", "preference").effect
+    assert stray.reason == "author-by-id reads the partitions they sit in and returns them"
+    assert "author-by-id still reads their partition" in change(diff, "entity-removed", "post").effect
 
 
 def test_a_changed_marker_key_needs_new_markers(base: Model) -> None:

@@ -363,3 +363,23 @@ def test_the_command_writes_the_model_lists_the_notes_and_keeps_an_existing_file
     assert failed.returncode == 1
     assert failed.stderr.startswith("knight: error [MODEL_INVALID]: broken.json: not JSON")
     assert failed.stdout == ""
+
+
+def test_a_query_that_would_read_another_entity_s_items_is_not_written() -> None:
+    gsi1 = {
+        "IndexName": "gsi1",
+        "KeyAttributes": {
+            "PartitionKey": {"AttributeName": "gsi1_pk", "AttributeType": "S"},
+            "SortKey": {"AttributeName": "gsi1_sk", "AttributeType": "S"},
+        },
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    rows = [
+        {"pk": "a#1", "sk": "a#1", "gsi1_pk": "shared", "gsi1_sk": "1", "entityType": "a"},
+        {"pk": "b#2", "sk": "b#2", "gsi1_pk": "shared", "gsi1_sk": "2", "entityType": "b"},
+    ]
+    imported = import_workbench(workbench(rows, GlobalSecondaryIndexes=[gsi1]))
+    model = load(imported)
+    assert sorted(pattern.name for pattern in model.access_patterns.values()) == ["a-by-key", "b-by-key"]
+    assert "a: no pattern on gsi1: a Query of its partition would read b items too" in imported.notes
+    assert "b: no pattern on gsi1: a Query of its partition would read a items too" in imported.notes

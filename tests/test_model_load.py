@@ -282,3 +282,35 @@ def test_reading_an_item_with_a_malformed_number_shows_it_as_it_is(model: Model)
     item = progress.item(progress.examples[0])
     item["xp"] = "lots"  # written by another program
     assert progress.values(item)["xp"] == "lots"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "pattern", "other"),
+    [
+        (  # no sort condition: the course's partition holds the course and its chapters too
+            '    partition: "c#{courseId}"\n    sort: {beginsWith: "e#"}\n',
+            '    partition: "c#{courseId}"\n',
+            "accessPatterns.6",
+            "course items, keyed c#{id} / t#{trackId} on table",
+        ),
+        (  # a chapter key that begins like an enrollment's
+            'table: {partition: "c#{courseId}", sort: "h#{id}#v{version}"}',
+            'table: {partition: "c#{courseId}", sort: "e#h#{id}#v{version}"}',
+            "accessPatterns.6",
+            "chapter items, keyed c#{courseId} / e#h#{id}#v{version} on table",
+        ),
+    ],
+)
+def test_a_pattern_whose_key_condition_takes_in_another_entity_is_refused(
+    tmp_path: Path, old: str, new: str, pattern: str, other: str
+) -> None:
+    text = default_model_path().read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path = tmp_path / "mixed.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    message = str(caught.value)
+    assert f"{pattern}: its key condition (" in message
+    assert "its request would read them too" in message
+    assert other in message

@@ -28,7 +28,7 @@ from knight.model.fields import check_value
 from knight.model.load import parse_model
 from knight.model.model import Entity, EntityKeys, Index
 from knight.model.schema import BASE_TABLE, FieldSpec
-from knight.model.templates import KeyTemplate, TemplateError
+from knight.model.templates import KeyTemplate, TemplateError, may_begin_with, may_meet
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 """What a template placeholder may name (and so an entity, whose name makes ``{courseId}``)."""
@@ -204,6 +204,7 @@ class _Importer:
             dead_letter_queue=dead_letter_queue,
             entities=entities,
             prefixes=_prefixes(entities, owners, self.note),
+            patterns=_patterns(entities, self.note),
         )
         text = document.render(self.notes)
         try:
@@ -848,6 +849,7 @@ class _Document:
     dead_letter_queue: str
     entities: list[_EntityOut]
     prefixes: dict[str, str]
+    patterns: dict[int, dict[str, Any]]
 
     def render(self, notes: Sequence[str]) -> str:
         sections = [
@@ -863,7 +865,7 @@ class _Document:
             "entities:\n" + "\n".join(textwrap.indent(_dump({e.name: _entity_part(e)}), "  ") for e in self.entities),
             "# Reads to start from: the export has none. Rename them, say what each is for, and add the\n"
             "# application's own; knight checks that each agrees with its entity's key templates.\n"
-            + _dump({"accessPatterns": _patterns(self.entities)}),
+            + _dump({"accessPatterns": self.patterns}),
         ]
         return "\n".join(sections)
 
@@ -908,8 +910,11 @@ def _entity_part(entity: _EntityOut) -> dict[str, Any]:
     }
 
 
-def _patterns(entities: Sequence[_EntityOut]) -> dict[int, dict[str, Any]]:
-    """Per entity: a GetItem by its table key, and a Query of each index partition it is keyed on."""
+def _patterns(entities: Sequence[_EntityOut], note: _Note) -> dict[int, dict[str, Any]]:
+    """Per entity: a GetItem by its table key, and a Query of each index partition it is keyed on.
+
+    A Query whose key condition would also take in another entity's items is left out, with a note.
+    """
     patterns: dict[int, dict[str, Any]] = {}
     names: set[str] = set()
     for entity in entities:
@@ -927,6 +932,10 @@ def _patterns(entities: Sequence[_EntityOut]) -> dict[int, dict[str, Any]]:
                 head = KeyTemplate(sort).literal_prefix if sort is not None else ""
                 if head:
                     pattern["sort"] = _Flow({"beginsWith": head})
+                other = _also_read(entity, index, pair["partition"], head, entities)
+                if other is not None:
+                    note(f"{entity.name}: no pattern on {index}: a Query of its partition would read {other} items too")
+                    continue
             unique, n = name, 1
             while unique in names:
                 n += 1
@@ -934,6 +943,18 @@ def _patterns(entities: Sequence[_EntityOut]) -> dict[int, dict[str, Any]]:
             names.add(unique)
             patterns[len(patterns) + 1] = {"name": unique, "summary": summary, **pattern}
     return patterns
+
+
+def _also_read(entity: _EntityOut, index: str, partition: str, head: str, entities: Sequence[_EntityOut]) -> str | None:
+    """Another entity whose items a Query of this partition, with this sort prefix, would read too."""
+    for other in entities:
+        pair = other.keys.get(index)
+        if other is entity or pair is None or not may_meet(KeyTemplate(partition), KeyTemplate(pair["partition"])):
+            continue
+        sort = pair.get("sort")
+        if not head or sort is None or may_begin_with(KeyTemplate(sort), KeyTemplate(head)):
+            return other.name
+    return None
 
 
 def _prefixes(entities: Sequence[_EntityOut], owners: Mapping[str, str], note: _Note) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from knight.model.model import (
     Unique,
 )
 from knight.model.schema import BASE_TABLE, UNIQUES, EntitySpec, ModelSpec
-from knight.model.templates import KeyTemplate, Placeholder, TemplateError
+from knight.model.templates import KeyTemplate, Placeholder, TemplateError, may_begin_with, may_meet
 
 MODEL_FILE = "sir-learn-a-lot.yaml"
 
@@ -319,7 +319,32 @@ class _Builder:
                 filter_not_exists=spec.filter.notExists if spec.filter else None,
                 order_by=spec.orderBy,
             )
+            self.reads_its_entity_only(patterns[number], entities.values(), at)
         return patterns
+
+    def reads_its_entity_only(self, pattern: AccessPattern, entities: Iterable[Entity], at: Path_) -> None:
+        """A pattern's key condition must not take in items of another entity: its request would read
+        (and pay for) them, and they are not what it asks for."""
+        sort = pattern.sort
+        for other in entities:
+            keys = other.keys.get(pattern.index.name)
+            if other is pattern.entity or keys is None or not may_meet(pattern.partition, keys.partition):
+                continue
+            if sort is not None and keys.sort is not None:
+                meets = (
+                    may_begin_with(keys.sort, sort.template)
+                    if sort.operator == "begins_with"
+                    else (may_meet(keys.sort, sort.template))
+                )
+                if not meets:
+                    continue
+            theirs = keys.partition.text + (f" / {keys.sort.text}" if keys.sort else "")
+            raise self.fail(
+                at,
+                f"its key condition ({pattern.key_condition}) also takes in {other.name} items, keyed "
+                f"{theirs} on {pattern.index.name}: its request would read them too; give one of the two "
+                "keys another prefix, or narrow the sort condition",
+            )
 
     def collections(self, indexes: dict[str, Index], patterns: dict[int, AccessPattern]) -> dict[str, Collection]:
         by_name = {pattern.name: pattern for pattern in patterns.values()}

@@ -122,3 +122,36 @@ class KeyTemplate:
 
     def __hash__(self) -> int:
         return hash(self.text)
+
+
+def _literal_ends(template: KeyTemplate) -> tuple[str, str]:
+    """The literal text before the first placeholder and after the last (all of it for a constant)."""
+    literals = [part if isinstance(part, str) else None for part in template.parts]
+    first = literals.index(None) if None in literals else len(literals)
+    last = len(literals) - literals[::-1].index(None) if None in literals else 0
+    return "".join(p or "" for p in literals[:first]), "".join(p or "" for p in literals[last:])
+
+
+def may_meet(one: KeyTemplate, other: KeyTemplate) -> bool:
+    """Whether the two templates may render the same key: their literal heads and tails agree.
+
+    A placeholder can hold almost any text, so only the literal ends tell keys apart (``c#{id}``
+    never meets ``s#{id}``; ``o#{id}`` may meet ``o#{orderId}#p#{productId}``).
+    """
+    if one.is_constant and other.is_constant:
+        return one.text == other.text
+    (head, tail), (other_head, other_tail) = _literal_ends(one), _literal_ends(other)
+    return _agree(head, other_head) and _agree(tail[::-1], other_tail[::-1])
+
+
+def may_begin_with(key: KeyTemplate, prefix: KeyTemplate) -> bool:
+    """Whether a key made by ``key`` may begin with what ``prefix`` renders."""
+    head, _ = _literal_ends(key)
+    wanted, _ = _literal_ends(prefix)
+    if key.is_constant:
+        return key.text.startswith(wanted)
+    return _agree(head, wanted)
+
+
+def _agree(one: str, other: str) -> bool:
+    return one.startswith(other) or other.startswith(one)
