@@ -71,7 +71,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from xp_totals import xp_mismatches
 
-from knight.data.seed import SeedData, seed_table
+from knight.data.seed import seed_table
+from knight.data.seed_data import SeedData
 from knight.dynamodb import from_dynamodb
 from knight.dynamodb.direct import DirectReads
 from knight.engine import Engine

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from knight.data.seed import SeedData
+from knight.data.seed_data import SeedData
 
 Values = dict[str, Any]
 Case = tuple[str, dict[str, object]]
