@@ -11,6 +11,7 @@ from pathlib import Path
 from knight.artifacts.cloudformation import render_cloudformation
 from knight.artifacts.create_table import create_table_params
 from knight.artifacts.docs import SECTIONS, readme_path, with_section, with_sections
+from knight.artifacts.stack import render_stack
 from knight.artifacts.workbench import render_workbench
 from knight.errors import DriftError
 from knight.model import Model
@@ -32,6 +33,7 @@ ARTIFACTS = (
     Artifact("create-table", "create-table.json", render_create_table, "boto3 create_table parameters"),
     Artifact("cloudformation", "cloudformation.yaml", render_cloudformation, "table and stream DLQ stack"),
     Artifact("workbench", "nosql-workbench.json", render_workbench, "NoSQL Workbench 3.0 data model"),
+    Artifact("stack", "stack.yaml", render_stack, "the whole stack: table, stream consumers, GraphQL API, search"),
 )
 
 FORMATS = {artifact.format: artifact for artifact in ARTIFACTS}

@@ -79,7 +79,8 @@ def diff(old: Path, new: Path, check: bool) -> None:
     "fmt",
     type=click.Choice(list(FORMATS)),
     required=True,
-    help="create-table (boto3 parameters), cloudformation (table + stream DLQ) or workbench (NoSQL Workbench 3.0).",
+    help="create-table (boto3 parameters), cloudformation (table + stream DLQ), workbench (NoSQL Workbench 3.0) "
+    "or stack (the whole AWS stack: API, functions, stream mappings, optional OpenSearch).",
 )
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
