@@ -152,7 +152,7 @@ def canonical(value: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=int, default=1, help="seed scale (default 1: 831 items)")
+    parser.add_argument("--scale", type=int, default=1, help="seed scale (default 1: 949 items)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of exploreDb per implementation")
     parser.add_argument("--single-runs", type=int, default=20, help="timed runs of each single-entity query")
     args = parser.parse_args()

@@ -20,9 +20,8 @@ from knight.model.diff import Backfill, Change, KeyExample, KeyMove, ModelDiff, 
 from knight.model.schema import FieldSpec
 from knight.model.starter import starter_text
 
-# The shipped model declares id formats and references; the base of these tests declares none, so that a
-# test adds them.
-BASE = re.sub(r",\s*(format|refers):\s*\w+", "", default_model_path().read_text(encoding="utf-8"))
+# The shipped model declares id formats; the base of these tests declares none, so that a test adds them.
+BASE = re.sub(r",\s*format:\s*\w+", "", default_model_path().read_text(encoding="utf-8"))
 
 TRACK_ID = "6f1c2a2e-1b3d-4c5e-8f70-1a2b3c4d5e01"
 ENROLLMENT_ID = "5e6f7a8b-5c6d-4e7f-b8a9-0b1c2d3e4f05"
@@ -57,7 +56,9 @@ NO_PREFERENCE = (
     (PATTERN_10, ""),
     ("[student-by-id, preferences-of-student, progress-of-student]", "[student-by-id, progress-of-student]"),
 )
-STUDENT_XP = '      xp: {type: int}\n    keys:\n      table: {partition: "s#{id}"'
+STUDENT_XP = (
+    '      xp: {type: int, range: [0, 0]} # the stream processor keeps it\n    keys:\n      table: {partition: "s#{id}"'
+)
 
 
 def variant(*edits: tuple[str, str], name: str = "variant.yaml") -> Model:
@@ -73,7 +74,7 @@ def with_nickname(required: bool) -> Model:
     """The base model whose students have a nickname."""
     field = "{type: string}" if required else "{type: string, required: false}"
     return variant(
-        (STUDENT_XP, STUDENT_XP.replace("xp: {type: int}", f"xp: {{type: int}}\n      nickname: {field}")),
+        (STUDENT_XP, STUDENT_XP.replace("it\n", f"it\n      nickname: {field}\n")),
         ("[firstName, lastName, email, xp]", "[firstName, lastName, email, xp, nickname]"),
         ("xp: 4000}", "xp: 4000, nickname: Countess}"),
     )
@@ -288,7 +289,7 @@ def test_a_new_attribute_of_a_required_field_needs_a_backfill(base: Model) -> No
 
 
 def test_a_type_change_needs_a_backfill_unless_it_widens(base: Model) -> None:
-    widened = variant(("email: {type: email}", "email: {type: string}"))
+    widened = variant(("email: {type: email, faker: free_email}", "email: {type: string, faker: free_email}"))
     wider = diff_models(base, widened)
     assert "every email is a valid string: no backfill" in change(wider, "field-changed", "student.fields.email").effect
     assert not wider.backfill_needed
@@ -311,8 +312,14 @@ def test_a_new_id_format_refuses_writes_but_rewrites_nothing(base: Model) -> Non
 
 @pytest.mark.skipif("refers" not in FieldSpec.model_fields, reason="field specs have no seed options yet")
 def test_seed_options_change_no_stored_item(base: Model) -> None:
-    course_track = "      trackId: {type: id}\n      name: {type: string}"
-    diff = diff_models(base, variant((course_track, course_track.replace("{type: id}", "{type: id, refers: track}"))))
+    diff = diff_models(
+        base,
+        variant(
+            ("name: {type: string, faker: catch_phrase}", "name: {type: string, faker: bs}"),
+            ("seed: {count: 4}", "seed: {count: 6}"),
+            ("xp: {type: int, range: [0, 0]}", "xp: {type: int, range: [0, 10]}"),
+        ),
+    )
     assert diff.changes == ()
 
 

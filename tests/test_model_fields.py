@@ -93,8 +93,8 @@ def test_a_model_without_formats_takes_any_id_and_reads_it_back(tmp_path: Path) 
 def test_a_format_on_a_field_that_is_not_an_id_names_its_line(tmp_path: Path) -> None:
     text = default_model_path().read_text(encoding="utf-8")
     path = tmp_path / "format-on-a-name.yaml"
-    path.write_text(text.replace("name: {type: string}", "name: {type: string, format: uuid}", 1), encoding="utf-8")
-    line = path.read_text(encoding="utf-8").splitlines().index("      name: {type: string, format: uuid}") + 1
+    path.write_text(text.replace("firstName: {type: string}", "firstName: {type: string, format: uuid}", 1))
+    line = path.read_text(encoding="utf-8").splitlines().index("      firstName: {type: string, format: uuid}") + 1
     with pytest.raises(ModelError, match=rf"^{path}:{line}:.*'format' is for id fields; a string field has none"):
         load_model(path)
 

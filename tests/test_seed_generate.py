@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 import pytest
 from design_layout import check_item
 
-from knight.data.seed import MAX_SCALE, generate, parts, seed_items
+from knight.data.seed import MAX_SCALE, SIR_LEARN_A_LOT, generate, generator_of, seed_items
 from knight.errors import ValidationError
 from knight.model import Model
 
@@ -91,11 +91,22 @@ def test_every_item_follows_the_design_layout(model: Model) -> None:
 @pytest.mark.parametrize("scale", [0, -1, 1.5, MAX_SCALE + 1, 100_000])
 def test_a_scale_outside_1_to_the_limit_is_rejected_before_any_work(scale: object) -> None:
     with pytest.raises(ValidationError, match=f"from 1 to {MAX_SCALE}"):
-        generate(scale, on_part=lambda _: pytest.fail("generation started"))  # type: ignore[arg-type]
+        generate(scale, on_item=lambda _: pytest.fail("generation started"))  # type: ignore[arg-type]
 
 
-def test_generation_reports_each_part_as_it_goes() -> None:
+def test_generation_reports_each_item_as_it_goes(model: Model) -> None:
     reported: list[int] = []
-    data = generate(2, on_part=reported.append)
-    assert len(reported) == parts(2)
-    assert parts(2) == sum(1 for entity, _ in data.items if entity in ("track", "student"))
+    data = generate(2, on_item=reported.append)
+    assert len(reported) == len(data)
+    # The progress bar's total is an estimate of the same count.
+    assert 0.7 < generator_of(model).work(model, 2) / len(data) < 1.3
+
+
+def test_the_generic_generator_makes_what_the_model_says_and_the_extension_the_rest(model: Model) -> None:
+    data = generate(1, 4)
+    counts = {entity: data.count(entity) for entity in model.entities}
+    assert counts["track"] == 4 and counts["student"] == 20  # the model's seed counts
+    assert SIR_LEARN_A_LOT.makes == {"chapter", "progress"}
+    names = [v["name"] for e, v in data.items if e == "track"]
+    assert len(set(names)) == len(names), "track names are dealt from the choices without repeats"
+    assert all(v["xp"] == 0 for e, v in data.items if e == "student")

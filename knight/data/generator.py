@@ -12,7 +12,8 @@ field that refers to ``per``; a field the parent has too, referring to the
 same entity, is copied from it, so that an order line names its order's
 customer); ``faker`` names the Faker provider of a string or an email (else
 one is chosen by the field's name); ``range`` bounds an int; ``choices`` lists
-a string's values. An optional field is left out of a third of the items.
+a string's values, dealt in a shuffled order so that each comes before any
+comes twice. An optional field is left out of a third of the items.
 Values that the table's primary key or a ``uniques`` marker must keep unique
 are drawn again when taken; an item that cannot be made unique is not made.
 The same model, scale and random seed give the same data.
@@ -74,6 +75,20 @@ PARAGRAPHS = ("description", "content", "body", "text", "summary", "comment", "m
 
 
 @dataclass(frozen=True)
+class Extension:
+    """What a model's own seed code adds, for data its fields and counts cannot describe.
+
+    The generic generator makes every other entity first; then ``make`` adds
+    the entities in ``makes`` through the ``Maker``, with the same random state.
+    """
+
+    makes: frozenset[str]
+    make: Callable[[Maker], None]
+    per_scale: float = 0.0
+    """About how many items it adds per scale (for the progress bar)."""
+
+
+@dataclass(frozen=True)
 class Plan:
     """How one entity's items are made: how many, and under which parent."""
 
@@ -86,10 +101,10 @@ class Plan:
     """The fields copied from the parent: it has them too, referring to the same entities."""
 
 
-def plans(model: Model) -> list[Plan]:
-    """Each entity's plan, every entity after those it refers to."""
+def plans(model: Model, leave: frozenset[str] = frozenset()) -> list[Plan]:
+    """Each entity's plan, every entity after those it refers to; none for the entities in ``leave``."""
     made: list[Plan] = []
-    done: set[str] = set()
+    done: set[str] = set(leave)
 
     def visit(name: str) -> None:
         if name in done:
@@ -128,57 +143,87 @@ def _plan(model: Model, entity: Entity) -> Plan:
     return Plan(entity, count, per, link, inherited)
 
 
-def expected_items(model: Model, scale: int) -> float:
+def expected_items(model: Model, scale: int, extension: Extension | None = None) -> float:
     """How many items a seed of this scale makes on average (before any is given up)."""
     expected: dict[str, float] = {}
-    for plan in plans(model):
+    for plan in plans(model, extension.makes if extension else frozenset()):
         mean = sum(plan.count) / 2
         expected[plan.entity.name] = mean * (expected[plan.per] if plan.per else scale)
-    return sum(expected.values())
+    return sum(expected.values()) + (extension.per_scale * scale if extension else 0)
 
 
 def generate_for(
-    model: Model, scale: int = 1, random_seed: int = 1, *, on_item: Callable[[int], object] | None = None
+    model: Model,
+    scale: int = 1,
+    random_seed: int = 1,
+    *,
+    on_item: Callable[[int], object] | None = None,
+    extension: Extension | None = None,
 ) -> SeedData:
     """Make the seed's field values for any model; pure and deterministic.
 
-    ``on_item`` is called with 1 after each item made.
+    ``on_item`` is called with 1 after each item made; ``extension`` adds what the model's fields cannot say.
     """
-    expected = expected_items(model, scale)
+    expected = expected_items(model, scale, extension)
     if expected > MAX_ITEMS:
         raise ValidationError(
             f"scale {scale} of {model.table_name} makes about {expected:,.0f} items; "
             f"a seed makes at most {MAX_ITEMS:,}: choose a smaller scale or smaller counts"
         )
-    maker = _Maker(model, random_seed)
-    for plan in plans(model):
+    leave = extension.makes if extension else frozenset()
+    generic = plans(model, leave)
+    for plan in generic:
+        if wanting := sorted(set(_targets(plan.entity)) & leave):
+            raise ValidationError(
+                f"{plan.entity.name} refers to {', '.join(wanting)}, which the seed extension makes after it"
+            )
+    maker = Maker(model, random_seed, on_item)
+    for plan in generic:
         maker.check_providers(plan.entity)
-    report = on_item or (lambda _: None)
-    data = SeedData()
-    for plan in plans(model):
+    for plan in generic:
         parents = maker.made[plan.per] if plan.per else [None]
         for parent in parents:
             low, high = plan.count
             wanted = maker.rng.randint(low, high) * (1 if plan.per else scale)
             for _ in range(wanted):
-                values = maker.make(plan, parent)
-                if values is not None:
-                    data.add(plan.entity.name, values)
-                    report(1)
-    return data
+                maker.make(plan, parent)
+    if extension is not None:
+        extension.make(maker)
+    return maker.data
 
 
-class _Maker:
+class Maker:
     """The random state of one seed, the items made so far, and the keys they took."""
 
-    def __init__(self, model: Model, random_seed: int) -> None:
+    def __init__(self, model: Model, random_seed: int, on_item: Callable[[int], object] | None = None) -> None:
         self.model = model
         self.rng = random.Random(random_seed)
         self.fake = Faker("en_US")
         self.fake.seed_instance(random_seed)
+        self.data = SeedData()
         self.made: dict[str, list[dict[str, Any]]] = {name: [] for name in model.entities}
         self.taken: set[tuple[str, ...]] = set()
         self.sequence: dict[str, int] = {}
+        self._report = on_item or (lambda _: None)
+        self._decks: dict[tuple[str, str], list[str]] = {}
+
+    def add(self, entity_name: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Keep an item made by hand (a seed extension): checked, and refused (None) if a key it takes is taken."""
+        entity = self.model.entity(entity_name)
+        checked = entity.check(values)
+        keys = self._keys(entity, checked)
+        if keys & self.taken:
+            return None
+        self.taken |= keys
+        self.made[entity.name].append(checked)
+        self.data.add(entity.name, checked)
+        self._report(1)
+        return checked
+
+    def value(self, entity_name: str, field: str) -> object:
+        """A value for one field, made as the generic generator makes it (an id in its format, a text...)."""
+        entity = self.model.entity(entity_name)
+        return self._value(entity, field, entity.fields[field])
 
     def check_providers(self, entity: Entity) -> None:
         for name, spec in entity.fields.items():
@@ -190,17 +235,13 @@ class _Maker:
 
     def make(self, plan: Plan, parent: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """One item's values, checked by the entity and unique where they must be; None if none could be."""
-        entity = plan.entity
         for _ in range(TRIES):
             values = self._draw(plan, parent)
             if values is None:
                 return None
-            checked = entity.check(values)
-            keys = self._keys(entity, checked)
-            if not keys & self.taken:
-                self.taken |= keys
-                self.made[entity.name].append(checked)
-                return checked
+            kept = self.add(plan.entity.name, values)
+            if kept is not None:
+                return kept
         return None
 
     def _keys(self, entity: Entity, values: Mapping[str, object]) -> set[tuple[str, ...]]:
@@ -241,7 +282,12 @@ class _Maker:
             moment = EPOCH + timedelta(seconds=self.rng.randint(0, 365 * 24 * 3600))
             return moment.isoformat().replace("+00:00", "Z")
         if spec.choices is not None:
-            return self.rng.choice(spec.choices)
+            # Dealt like cards, so that few items show every choice before any comes twice.
+            deck = self._decks.setdefault((entity.name, name), [])
+            if not deck:
+                deck += spec.choices
+                self.rng.shuffle(deck)
+            return deck.pop()
         if spec.type == "email":
             return str(getattr(self.fake, spec.faker or "email")())
         return self._text(name, spec)
