@@ -132,6 +132,7 @@ def test_a_new_user_session_new_check_generate_and_patterns(tmp_path: Path) -> N
         "cloudformation.yaml",
         "create-table.json",
         "nosql-workbench.json",
+        "stack.yaml",
     ]
     # The project's own README carries no generated sections of knight's: it is not knight's to write.
     assert readme.read_text(encoding="utf-8") == "# My project\n"
