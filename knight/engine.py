@@ -14,6 +14,7 @@ import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
@@ -26,6 +27,7 @@ from knight.dynamodb import parsing
 from knight.dynamodb.direct import DirectReads
 from knight.embedded.process import EngineProcess
 from knight.errors import EngineError, RefusedError
+from knight.extras import missing_extra
 from knight.ports import listening_socket
 from knight.settings import truthy
 
@@ -195,6 +197,8 @@ class Engine:
     def embedded(cls, *, port: int = DEFAULT_PORT, region: str = DEFAULT_REGION, own_process: bool = False) -> Engine:
         """Start a moto server on 127.0.0.1 (``port`` when free, any free port otherwise): in a thread
         of this process, or with ``own_process`` in a child process that ends with this one."""
+        if find_spec("moto") is None:  # said here, not by a child process's traceback
+            raise missing_extra("the embedded engine", "local", "moto")
         server: EmbeddedServer | EngineProcess = (
             EngineProcess("127.0.0.1", port) if own_process else EmbeddedServer(port=port)
         )

@@ -11,8 +11,8 @@ import click
 
 from knight.cli.context import Context, pass_context
 from knight.errors import NotFoundError
+from knight.extras import missing_extra
 from knight.model import load_model
-from knight.workbench.lab import MODEL_VARIABLE
 
 
 def notebooks_dir() -> Path:
@@ -35,6 +35,13 @@ def lab(ctx: Context, no_browser: bool, port: int, model_path: Path | None) -> N
     or uses the endpoint in AWS_ENDPOINT_URL (export the line `knight up` prints).
     The table-design, GSI-layout, access-pattern and regression notebooks work on
     any model; the others are about Sir learn a lot's application."""
+    try:
+        # Imported here: the workbench (pandas, widgets) comes with the "lab" extra.
+        from knight.workbench.lab import MODEL_VARIABLE
+    except ImportError as exc:
+        raise missing_extra("knight lab", "lab", exc.name) from None
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise missing_extra("knight lab", "lab", "jupyterlab")
     chosen = model_path or ctx.model_path
     if chosen is not None:
         load_model(chosen)  # a broken model fails here, with its line, not in every notebook
@@ -43,8 +50,6 @@ def lab(ctx: Context, no_browser: bool, port: int, model_path: Path | None) -> N
     folder = notebooks_dir()
     if not folder.is_dir():
         raise NotFoundError(f"no notebooks at {folder}: `knight lab` works in a clone of the knight repository")
-    if importlib.util.find_spec("jupyterlab") is None:
-        raise NotFoundError('JupyterLab is not installed; run: pip install -e ".[dev]"')
     command = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={folder}", f"--port={port}"]
     if no_browser:
         command.append("--no-browser")

@@ -27,14 +27,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from faker import Faker
+from typing import TYPE_CHECKING, Any
 
 from knight.data.seed_data import SeedData
 from knight.errors import ValidationError
+from knight.extras import missing_extra
 from knight.model import Entity, Model
 from knight.model.schema import FieldSpec
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 DEFAULT_COUNT = 10
 """Items per scale of an entity with no seed that refers to no other."""
@@ -192,13 +194,22 @@ def generate_for(
     return maker.data
 
 
+def _faker() -> Faker:
+    # Imported here: Faker comes with the "local" extra, and the library imports this module without it.
+    try:
+        from faker import Faker
+    except ImportError as exc:
+        raise missing_extra("seed data", "local", exc.name) from None
+    return Faker("en_US")
+
+
 class Maker:
     """The random state of one seed, the items made so far, and the keys they took."""
 
     def __init__(self, model: Model, random_seed: int, on_item: Callable[[int], object] | None = None) -> None:
         self.model = model
         self.rng = random.Random(random_seed)
-        self.fake = Faker("en_US")
+        self.fake = _faker()
         self.fake.seed_instance(random_seed)
         self.data = SeedData()
         self.made: dict[str, list[dict[str, Any]]] = {name: [] for name in model.entities}

@@ -15,17 +15,20 @@ import threading
 import time
 from importlib.util import find_spec
 from types import TracebackType
-
-import uvicorn
+from typing import TYPE_CHECKING
 
 from knight.engine import Engine
 from knight.errors import EngineError
+from knight.extras import missing_extra
 from knight.graphql.asgi import GRAPHQL_PATH, create_app
 from knight.graphql.executor import Executor
 from knight.graphql.settings import DEFAULT_HOST, DEFAULT_PORT, GraphQLSettings
 from knight.model import Model
 from knight.ports import listening_socket
 from knight.search.index import SearchIndex
+
+if TYPE_CHECKING:
+    import uvicorn
 
 # httptools (llhttp, in C) took a fifth of the server's CPU per request off h11's (benchmarks/server_cpu.py);
 # it is knight's dependency where it builds. asyncio's own loop, not uvloop: under `knight up`'s load uvloop
@@ -77,6 +80,11 @@ class GraphQLServer:
         """Start serving (no-op when running); returns the URL."""
         if self.running:
             return self.url
+        try:
+            # Imported here: uvicorn comes with the "local" extra, and the Lambda door needs none of it.
+            import uvicorn
+        except ImportError as exc:
+            raise missing_extra("the GraphQL server", "local", exc.name) from None
         self._socket = listening_socket(self.host, self.requested_port, "GraphQL", any_if_taken=self.any_port_if_taken)
         self.port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from knight.dynamodb import plain
 from knight.errors import SearchUnavailableError
+from knight.extras import missing_extra
 from knight.search.documents import (
     BASE_VERSION,
     ApplyReport,
@@ -80,7 +81,10 @@ class OpenSearchIndex:
     @classmethod
     def from_url(cls, url: str, index: str, *, session: boto3.Session | None = None) -> OpenSearchIndex:
         """A client for ``url``; Amazon OpenSearch Service endpoints are signed with boto3's credentials."""
-        from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth
+        try:
+            from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth
+        except ImportError as exc:
+            raise missing_extra("search on OpenSearch (KNIGHT_OPENSEARCH_URL)", "search", exc.name) from None
 
         parsed = urlparse(url)
         kwargs: dict[str, Any] = {"hosts": [url], "timeout": 10}
