@@ -22,6 +22,7 @@ other modules are named by module and inherit their code::
     ├── EngineError                                 ENGINE_UNAVAILABLE
     │   └── ThrottledError                          THROTTLED
     ├── RefusedError                                REFUSED
+    ├── DeployFailedError                           DEPLOY_FAILED
     ├── DriftError                                  DRIFT
     ├── PoisonRecordError                           STREAM_POISON_RECORD
     ├── AggregateTargetMissingError                 STREAM_TARGET_MISSING
@@ -193,6 +194,14 @@ class RefusedError(KnightError):
     code = "REFUSED"
     where = "CLI"
     meaning = "a destructive or real-AWS action was not confirmed (`--yes`), or a file would be overwritten (`--force`)"
+
+
+class DeployFailedError(KnightError):
+    """CloudFormation could not carry out a deploy and rolled the stack back."""
+
+    code = "DEPLOY_FAILED"
+    where = "`knight deploy`"
+    meaning = "CloudFormation could not create, update or delete the stack and rolled it back; the message says why"
 
 
 class DriftError(KnightError):

@@ -47,6 +47,7 @@ def _add_commands(group: click.Group) -> None:
     # Imported here, so the package offers its group, not each command under a name that
     # hides its module (knight.cli.up, knight.cli.lab).
     from knight.cli.data_commands import export, import_, purge, seed
+    from knight.cli.deploy_commands import deploy
     from knight.cli.lab import lab
     from knight.cli.model_commands import model_group
     from knight.cli.query_commands import access_patterns, query
@@ -70,6 +71,7 @@ def _add_commands(group: click.Group) -> None:
         stream,
         search_group,
         dlq_group,
+        deploy,
     ):
         group.add_command(command)
 
