@@ -62,7 +62,8 @@ EngineKind = Literal["embedded", "endpoint", "aws"]
 _AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 
 
-def _is_aws(url: str) -> bool:
+def is_aws_url(url: str) -> bool:
+    """Whether an endpoint is AWS's own (by its host), not a local engine's."""
     host = urlparse(url).hostname or ""
     return host.endswith(_AWS_HOST_SUFFIXES)
 
@@ -170,8 +171,8 @@ class Engine:
         allow_aws = allow_aws or aws_opt_in(env)
         session = parsing.session()
         region = session.region_name or DEFAULT_REGION
-        resolved = {service: _resolved_url(session, service, region) for service in SERVICES}
-        configured = {s: u for s, u in resolved.items() if not _is_aws(u)}
+        resolved = {service: resolved_url(session, service, region) for service in SERVICES}
+        configured = {s: u for s, u in resolved.items() if not is_aws_url(u)}
         if configured:
             dynamodb = configured.get("dynamodb")
             if dynamodb is None:
@@ -215,7 +216,7 @@ class Engine:
 
     @property
     def dynamodb_url(self) -> str:
-        return self.urls.get("dynamodb") or _resolved_url(self.session, "dynamodb", self.region)
+        return self.urls.get("dynamodb") or resolved_url(self.session, "dynamodb", self.region)
 
     def describe(self) -> str:
         """One line saying where DynamoDB is."""
@@ -315,7 +316,7 @@ class Engine:
         self.close()
 
 
-def _resolved_url(session: boto3.Session, service: str, region: str) -> str:
+def resolved_url(session: boto3.Session, service: str, region: str) -> str:
     """The endpoint boto3 would use for a service, with everything it reads."""
     client = session.client(service, region_name=region, **LOCAL_CREDENTIALS)  # type: ignore[call-overload]
     try:

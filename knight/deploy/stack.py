@@ -36,7 +36,7 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-from knight.engine import LOCAL_CREDENTIALS, Engine, _is_aws, _resolved_url
+from knight.engine import LOCAL_CREDENTIALS, Engine, is_aws_url, resolved_url
 from knight.errors import (
     ConflictError,
     DeployFailedError,
@@ -85,8 +85,8 @@ class Target:
             return None
         if self.engine.kind == "embedded":
             return self.engine.dynamodb_url  # moto serves every service on its one port
-        url = _resolved_url(self.engine.session, service, self.engine.region)
-        if _is_aws(url):
+        url = resolved_url(self.engine.session, service, self.engine.region)
+        if is_aws_url(url):
             # DynamoDB is local (AWS_ENDPOINT_URL_DYNAMODB alone, say): never send the stack to AWS by accident.
             raise RefusedError(
                 f"deploying needs --aws (or an endpoint that serves CloudFormation): DynamoDB is at "
