@@ -13,7 +13,7 @@ from conftest import new_table_name
 
 from knight.access import Catalog
 from knight.data.generator import MAX_ITEMS, expected_items, generate_for
-from knight.data.seed import generate, generator_of, seed_table
+from knight.data.seed import extension_of, generate, seed_table
 from knight.data.seed_data import SeedData
 from knight.engine import Engine
 from knight.errors import ModelError, ValidationError
@@ -217,7 +217,7 @@ def test_a_seed_the_model_cannot_describe_is_a_model_error(old: str, new: str, p
 
 def test_knight_s_own_model_keeps_its_own_generator(model: Model) -> None:
     assert model.spec.seed is not None
-    data = generator_of(model).make(model, 1, 5, lambda _: None)
+    data = generate_for(model, 1, 5, extension=extension_of(model))
     assert data.items == generate(1, 5).items
 
 
@@ -225,7 +225,7 @@ def test_an_unknown_seed_extension_is_refused(model: Model, tmp_path: Path) -> N
     path = tmp_path / "model.yaml"
     path.write_text(model.path.read_text(encoding="utf-8").replace("extension: sir-learn-a-lot", "extension: mine"))
     with pytest.raises(ValidationError, match="no seed extension 'mine'"):
-        generator_of(load_model(path))
+        extension_of(load_model(path))
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from collections import Counter, defaultdict
 import pytest
 from design_layout import check_item
 
-from knight.data.seed import MAX_SCALE, SIR_LEARN_A_LOT, generate, generator_of, seed_items
+from knight.data.generator import expected_items
+from knight.data.seed import MAX_SCALE, SIR_LEARN_A_LOT, extension_of, generate, seed_items
 from knight.errors import ValidationError
 from knight.model import Model
 
@@ -99,7 +100,7 @@ def test_generation_reports_each_item_as_it_goes(model: Model) -> None:
     data = generate(2, on_item=reported.append)
     assert len(reported) == len(data)
     # The progress bar's total is an estimate of the same count.
-    assert 0.7 < generator_of(model).work(model, 2) / len(data) < 1.3
+    assert 0.7 < expected_items(model, 2, extension_of(model)) / len(data) < 1.3
 
 
 def test_the_generic_generator_makes_what_the_model_says_and_the_extension_the_rest(model: Model) -> None:

@@ -14,7 +14,6 @@ seeded. Students start with xp 0: the stream processor turns progress into xp.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from knight.data.generator import Extension, Maker, expected_items, generate_for
@@ -95,31 +94,18 @@ def generate(
     return generate_for(load_model(), scale, random_seed, on_item=on_item, extension=SIR_LEARN_A_LOT)
 
 
-@dataclass(frozen=True)
-class Generator:
-    """A way to make a model's seed, and about how many items a scale makes (for the progress bar)."""
-
-    extension: Extension | None = None
-
-    def make(self, model: Model, scale: int, random_seed: int, report: Callable[[int], object]) -> SeedData:
-        return generate_for(model, scale, random_seed, on_item=report, extension=self.extension)
-
-    def work(self, model: Model, scale: int) -> int:
-        return round(expected_items(model, scale, self.extension))
-
-
 EXTENSIONS: dict[str, Extension] = {"sir-learn-a-lot": SIR_LEARN_A_LOT}
 """Seed extensions a model names (``seed: {extension: NAME}``), for data its fields and counts cannot describe."""
 
 
-def generator_of(model: Model) -> Generator:
-    """The generic generator, with the extension the model names."""
+def extension_of(model: Model) -> Extension | None:
+    """The seed extension the model names, if it names one."""
     if model.spec.seed is None:
-        return Generator()
+        return None
     name = model.spec.seed.extension
     if name not in EXTENSIONS:
         raise ValidationError(f"seed.extension: no seed extension '{name}' (known: {', '.join(sorted(EXTENSIONS))})")
-    return Generator(EXTENSIONS[name])
+    return EXTENSIONS[name]
 
 
 def seed_items(model: Model, data: SeedData) -> Iterator[dict[str, Any]]:
@@ -142,11 +128,12 @@ def seed_table(
 ) -> SeedData:
     """Generate the seed and write it with BatchWriteItem; return what was written."""
     check_scale(scale)
-    generator = generator_of(model)
+    extension = extension_of(model)
     describe_table(engine, table)  # a missing table fails here, before any work
-    making = progress_bar("generating", generator.work(model, scale), enabled=show_progress)
+    expected = round(expected_items(model, scale, extension))
+    making = progress_bar("generating", expected, enabled=show_progress)
     try:
-        data = generator.make(model, scale, random_seed, making.update)
+        data = generate_for(model, scale, random_seed, on_item=making.update, extension=extension)
     finally:
         making.close()
     items = [to_dynamodb(item) for item in seed_items(model, data)]
