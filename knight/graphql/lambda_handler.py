@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from knight import collector
 from knight.engine import Engine
 from knight.graphql.errors import BAD_REQUEST
 from knight.graphql.executor import Executor
@@ -46,6 +47,8 @@ class LambdaHandler:
             if self._http is None:
                 self._http = GraphQLHttp(self._factory())
                 self._made = True
+                # The executor lives as long as the execution environment: out of the collector's way.
+                collector.freeze()
             response = asyncio.run(self._http.handle(request))
         return {
             "statusCode": response.status,
@@ -60,6 +63,7 @@ class LambdaHandler:
             self._http.executor.close()
             self._http.executor.engine.close()
             self._http, self._made = None, False
+            collector.thaw()
 
 
 def request_from_event(event: Event) -> HttpRequest | HttpResponse:

@@ -17,6 +17,7 @@ from importlib.util import find_spec
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from knight import collector
 from knight.engine import Engine
 from knight.errors import EngineError
 from knight.extras import missing_extra
@@ -65,6 +66,7 @@ class GraphQLServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+        self._frozen = False
 
     @property
     def url(self) -> str:
@@ -106,6 +108,9 @@ class GraphQLServer:
                 self.stop()
                 raise EngineError(f"the GraphQL server did not start on {self.host}:{self.port}")
             time.sleep(0.01)
+        # What exists now (model, schema, clients) lives as long as the server: out of the collector's way.
+        collector.freeze()
+        self._frozen = True
         return self.url
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -123,6 +128,9 @@ class GraphQLServer:
         for owned in self._owns:
             owned.close()
         self._owns = ()
+        if self._frozen:
+            self._frozen = False
+            collector.thaw()
 
     def __enter__(self) -> GraphQLServer:
         self.start()
