@@ -10,14 +10,14 @@ its time.
 defines them: the parameters as JSON (bytes in base64), signed by botocore's
 own SigV4 signer with the client's credentials (DynamoDB Local keeps one
 database per access key and region), on kept-alive connections, the answer
-read by ``parsing.read_output``. ``query_all`` writes a round of Queries, each
-on a connection of its own, before it reads any answer: one thread waits for
-them all, where a thread per read would pass the interpreter lock back and
-forth at every read (a wave costs 0.63 of their CPU per read). It
-emits the client's own events (provide-client-params, before-call,
-before-send, after-call) with what botocore passes them, so a meter, a
-recorder or a test that holds or counts calls sees these reads as it sees
-every other.
+read off the socket by ``wire.read_answer`` and parsed by
+``parsing.read_output``. ``query_all`` writes a round of Queries, each on a
+connection of its own, before it reads any answer: one thread waits for them
+all, where a thread per read would pass the interpreter lock back and forth
+at every read (a wave costs 0.63 of their CPU per read). It emits the
+client's own events (provide-client-params, before-call, before-send,
+after-call) with what botocore passes them, so a meter, a recorder or a test
+that holds or counts calls sees these reads as it sees every other.
 
 Anything but a plain 200 answer (an error, throttling, a dropped connection, a
 checksum that does not match, a hook that answers in the request's place) sends
@@ -32,36 +32,37 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import socket
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.client import HTTPMessage
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import botocore
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
-from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.hooks import first_non_none_response
 
 from knight.dynamodb.parsing import read_output
+from knight.dynamodb.wire import Answer, Unreadable, read_answer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+T = TypeVar("T")
+
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
-WAVE = 32
-"""Requests written before their answers are read (exploreDb at scale 1 reads 30 courses at once)."""
-MAX_IDLE = 64
+WAVE = 64
+"""Requests written before their answers are read (exploreDb at scale 1 reads 33 courses at once)."""
+MAX_IDLE = 96
 """Connections kept open between reads; more are closed once their answer is read."""
 
 
@@ -105,7 +106,7 @@ class DirectReads:
         return self.query_all([params])[0]
 
     def batch_get_item(self, **params: Any) -> dict[str, Any]:
-        return self._read_all("BatchGetItem", [params])[0]
+        return self._read_all("BatchGetItem", [params], _as_read)[0]
 
     def get_item(self, **params: Any) -> dict[str, Any]:
         return dict(self.client.get_item(**params))
@@ -121,7 +122,15 @@ class DirectReads:
         thread does what one thread per read would, without handing the
         interpreter lock back and forth at every read.
         """
-        return self._read_all("Query", requests)
+        return self.query_each(requests, _as_read)
+
+    def query_each(self, requests: Sequence[dict[str, Any]], then: Callable[[int, dict[str, Any]], T]) -> list[T]:
+        """``query_all``, each answer passed through ``then`` (with its request's position) as soon as it is read.
+
+        The engine is still answering the requests behind it meanwhile, so what
+        the caller makes of an answer (items as Python values) costs no wait.
+        """
+        return self._read_all("Query", requests, then)
 
     def close(self) -> None:
         with self._lock:
@@ -135,23 +144,32 @@ class DirectReads:
 
     # Sending
 
-    def _read_all(self, operation: str, requests: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        answers: list[dict[str, Any] | None] = []
+    def _read_all(
+        self, operation: str, requests: Sequence[dict[str, Any]], then: Callable[[int, dict[str, Any]], T]
+    ) -> list[T]:
+        answers: list[tuple[T] | None] = []
         for first in range(0, len(requests), WAVE):
-            answers += self._wave(operation, requests[first : first + WAVE])
+            answers += self._wave(operation, requests[first : first + WAVE], then, first)
         # boto3 after the waves, so that no connection is left with an answer unread when it raises.
         method = getattr(self.client, "query" if operation == "Query" else "batch_get_item")
         for at, answer in enumerate(answers):
             if answer is None:
                 with self._lock:
                     self.fallbacks += 1
-                answers[at] = dict(method(**requests[at]))
-        return [answer for answer in answers if answer is not None]
+                answers[at] = (then(at, dict(method(**requests[at]))),)
+        return [answer[0] for answer in answers if answer is not None]
 
-    def _wave(self, operation: str, requests: Sequence[dict[str, Any]]) -> list[dict[str, Any] | None]:
-        """Each request written, then each answer read; None for one that boto3 must send."""
+    def _wave(
+        self,
+        operation: str,
+        requests: Sequence[dict[str, Any]],
+        then: Callable[[int, dict[str, Any]], T],
+        first: int,
+    ) -> list[tuple[T] | None]:
+        """Each request written, then each answer read (``then`` given its position, from ``first``);
+        None for one that boto3 must send."""
         sent: list[tuple[_Prepared, _Connection | None] | None] = []
-        answers: list[dict[str, Any] | None] = []
+        answers: list[tuple[T] | None] = []
         try:
             for params in requests:
                 prepared = self._prepare(operation, params)
@@ -170,7 +188,8 @@ class DirectReads:
                     # A kept connection the engine has since closed fails at once: once more on a new one.
                     connection = self._send(prepared.message, fresh=True)
                     exchanged = self._receive(connection, deadline) if connection is not None else None
-                answers.append(None if exchanged is None else self._finish(operation, prepared, *exchanged))
+                parsed = None if exchanged is None else self._finish(operation, prepared, exchanged)
+                answers.append(None if parsed is None else (then(first + len(answers), parsed),))
         finally:
             # A connection whose answer was not read must not go back to the pool: close it.
             for entry in sent[len(answers) :]:
@@ -237,21 +256,21 @@ class DirectReads:
             signer = self._kept_signer = _Signer(credentials, "dynamodb", self._region)
         return signer
 
-    def _finish(
-        self, operation: str, prepared: _Prepared, status: int, headers: HTTPHeaders, raw: bytes
-    ) -> dict[str, Any] | None:
+    def _finish(self, operation: str, prepared: _Prepared, answer: Answer) -> dict[str, Any] | None:
         """The parsed answer, after the hooks botocore calls; None unless it is a plain 200."""
-        checksum = headers.get("x-amz-crc32")
-        if status != 200 or (checksum is not None and checksum != str(zlib.crc32(raw))):
+        checksum = answer.headers.get("x-amz-crc32")
+        if answer.status != 200 or (checksum is not None and checksum != str(zlib.crc32(answer.body))):
             return None
         try:
-            parsed = read_output(raw)
+            parsed = read_output(answer.body)
         except ValueError:
             return None
         events: Any = self.client.meta.events
+        # AWSResponse keeps any mapping as a case-insensitive HeadersDict; its type stubs ask for HTTPHeaders.
+        headers: Any = answer.headers
         events.emit(
             f"after-call.dynamodb.{operation}",
-            http_response=AWSResponse(self._url, status, headers, _Raw(raw)),
+            http_response=AWSResponse(self._url, answer.status, headers, _Raw(answer.body)),
             parsed=parsed,
             model=prepared.model,
             context=prepared.context,
@@ -273,21 +292,19 @@ class DirectReads:
             return None
         return connection
 
-    def _receive(self, connection: _Connection, deadline: float) -> tuple[int, HTTPHeaders, bytes] | None:
-        """Status, headers and body of the answer on this connection, which goes back to the idle ones."""
+    def _receive(self, connection: _Connection, deadline: float) -> Answer | None:
+        """The answer on this connection, which goes back to the idle ones."""
         try:
             connection.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-            response = http.client.HTTPResponse(connection.sock, method="POST")
-            response.begin()
-            raw = response.read()
+            answer = read_answer(connection.sock)
         except TimeoutError:  # the engine is slow, not gone: boto3 waits and retries its own way
             connection.timed_out = True
             connection.close()
             return None
-        except (OSError, http.client.HTTPException):
+        except (OSError, Unreadable):
             connection.close()
             return None
-        if response.will_close:
+        if not answer.keep_alive:
             connection.close()
         else:
             with self._lock:
@@ -296,7 +313,7 @@ class DirectReads:
                     self._idle.append(connection)
             if not keep:
                 connection.close()
-        return response.status, HTTPHeaders.from_pairs(response.getheaders()), raw
+        return answer
 
     def _connect(self) -> _Connection:
         sock = socket.create_connection((self._host, self._port), timeout=self._connect_timeout)
@@ -369,6 +386,10 @@ class _Raw:
 
     def stream(self, **_: Any) -> list[bytes]:
         return [self._body]
+
+
+def _as_read(_: int, answer: dict[str, Any]) -> dict[str, Any]:
+    return answer
 
 
 def _blob(value: Any) -> str:

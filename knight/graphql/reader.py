@@ -55,12 +55,13 @@ class Reader:
         pending = [(at, self._request(source)) for at, source in enumerate(sources)]
         with engine_errors(self.engine, self.table):
             while pending:
-                answers = reads.query_all([request.params for _, request in pending])
+                # Each answer's items made Python values as it is read, while the engine answers the rest.
+                answers = reads.query_each([request.params for _, request in pending], _items)
                 following = []
-                for (at, request), answer in zip(pending, answers, strict=True):
-                    found[at] += [from_dynamodb(item) for item in answer.get("Items", [])]
-                    if answer.get("LastEvaluatedKey"):
-                        following.append((at, request.with_params(ExclusiveStartKey=answer["LastEvaluatedKey"])))
+                for (at, request), (items, last_key) in zip(pending, answers, strict=True):
+                    found[at] += items
+                    if last_key:
+                        following.append((at, request.with_params(ExclusiveStartKey=last_key)))
                 pending = following
         return found
 
@@ -79,3 +80,8 @@ class Reader:
             raise ValidationError(f"BatchGetItem takes at most {GET_KEYS} keys, got {len(keys)}")
         with engine_errors(self.engine, self.table):
             return batch_get(self.engine.reads(), self.table, keys, report_capacity=True)
+
+
+def _items(_: int, answer: Mapping[str, Any]) -> tuple[list[Item], Any]:
+    """A Query answer's items as Python values, and the key its next page starts after (None on the last)."""
+    return [from_dynamodb(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
