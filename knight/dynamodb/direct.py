@@ -7,9 +7,9 @@ exploreDb sends 55 Queries under one interpreter lock, so that CPU is most of
 its time.
 
 ``DirectReads`` sends Query and BatchGetItem as DynamoDB's JSON protocol
-defines them: the parameters as JSON (bytes in base64), signed by botocore's
-own SigV4 signer with the client's credentials (DynamoDB Local keeps one
-database per access key and region), on kept-alive connections, the answer
+defines them: the parameters as JSON (bytes in base64), signed with SigV4 as
+botocore signs them (``signing``) with the client's credentials (DynamoDB
+Local keeps one database per access key and region), on kept-alive connections, the answer
 read off the socket by ``wire.read_answer`` and parsed by
 ``parsing.read_output``. ``query_all`` writes a round of Queries, each on a
 connection of its own, before it reads any answer: one thread waits for them
@@ -30,8 +30,6 @@ direct reads; AWS itself (TLS, proxies, its retry quota) is always boto3's.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import socket
 import threading
@@ -39,17 +37,16 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from http.client import HTTPMessage
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import botocore
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HeadersDict
 from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.hooks import first_non_none_response
 
 from knight.dynamodb.parsing import read_output
+from knight.dynamodb.signing import Signer
 from knight.dynamodb.wire import Answer, Unreadable, read_answer
 
 if TYPE_CHECKING:
@@ -90,7 +87,7 @@ class DirectReads:
         self._models = {name: client.meta.service_model.operation_model(name) for name in ("Query", "BatchGetItem")}
         self._lock = threading.Lock()
         self._idle: list[_Connection] = []
-        self._kept_signer: _Signer | None = None
+        self._kept_signer: Signer | None = None
         self.fallbacks = 0
         """Reads sent again through boto3 (any answer but a plain 200)."""
 
@@ -216,7 +213,7 @@ class DirectReads:
             "X-Amz-Target": TARGET_PREFIX + operation,
             "User-Agent": self._user_agent,
         }
-        request_dict = {
+        request_dict: dict[str, Any] = {
             "url_path": self._path,
             "query_string": "",
             "method": "POST",
@@ -235,25 +232,28 @@ class DirectReads:
         )
         if answered is not None:
             return None
-        # Host said out loud, as SigV4 signs it: botocore would work it out of the URL twice a request.
-        request = AWSRequest("POST", self._url, headers={"Host": self._netloc, **headers}, data=body)
-        self._signer(self._credentials.get_frozen_credentials()).add_auth(request)
-        prepared = request.prepare()
+        headers, body = request_dict["headers"], request_dict["body"]  # as the hooks left them
+        # Host said out loud, as SigV4 signs it; Content-Length added after signing, as botocore does.
+        headers = {"Host": self._netloc, **headers}
+        headers.update(self._signer(self._credentials.get_frozen_credentials()).sign(headers, body))
+        headers["Content-Length"] = str(len(body))
+        # botocore hands its before-send hooks its headers as a HeadersDict; its type stubs say HTTPHeaders.
+        kept: Any = HeadersDict(headers)
+        prepared = AWSPreparedRequest("POST", self._url, kept, body, stream_output=False)
         _, answered = events.emit_until_response(f"before-send.dynamodb.{operation}", request=prepared)
-        if answered is not None:
+        if answered is not None or not isinstance(prepared.body, bytes):
             return None
-        # The prepared headers hold Host and Content-Length.
         head = [f"POST {self._path} HTTP/1.1\r\n"]
         head += [f"{name}: {value}\r\n" for name, value in prepared.headers.items()]
         # One write for head and body: with Nagle off, two writes are two packets and two wake-ups.
-        return _Prepared("".join(head).encode("latin-1") + b"\r\n" + body, model, context)
+        return _Prepared("".join(head).encode("latin-1") + b"\r\n" + prepared.body, model, context)
 
-    def _signer(self, credentials: ReadOnlyCredentials) -> _Signer:
-        """botocore's SigV4 signer for these credentials, kept while they last (they may be refreshed)."""
+    def _signer(self, credentials: ReadOnlyCredentials) -> Signer:
+        """The SigV4 signer for these credentials, kept while they last (they may be refreshed)."""
         signer = self._kept_signer
         if signer is None or signer.credentials != credentials:
             # Threads racing here each make one; either signs the same.
-            signer = self._kept_signer = _Signer(credentials, "dynamodb", self._region)
+            signer = self._kept_signer = Signer(credentials, self._region, self._path)
         return signer
 
     def _finish(self, operation: str, prepared: _Prepared, answer: Answer) -> dict[str, Any] | None:
@@ -320,40 +320,6 @@ class DirectReads:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(self._read_timeout)
         return _Connection(sock)
-
-
-class _Signer(SigV4Auth):
-    """botocore's SigV4 signer, what it works out twice a request worked out once.
-
-    botocore derives the signing key from the secret with four HMACs for every
-    request, and selects the headers to sign twice (for the canonical request,
-    then for the Authorization header); the key is kept for its day and the
-    selection for its request. The signature is botocore's own: a test compares
-    both signers' Authorization headers.
-    """
-
-    def __init__(self, credentials: ReadOnlyCredentials, service_name: str, region_name: str) -> None:
-        super().__init__(credentials, service_name, region_name)
-        self._scope = (region_name, service_name, "aws4_request")
-        self._key: tuple[str, bytes] | None = None
-
-    def headers_to_sign(self, request: AWSRequest) -> HTTPMessage:
-        context: dict[str, Any] = request.context
-        selected: HTTPMessage | None = context.get("knight_headers_to_sign")
-        if selected is None:
-            selected = context["knight_headers_to_sign"] = super().headers_to_sign(request)
-        return selected
-
-    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
-        day: str = request.context["timestamp"][0:8]
-        kept = self._key  # read once: another thread may be keeping another day's key meanwhile
-        if kept is None or kept[0] != day:
-            # SigV4's signing key: the secret, then the day, region, service and terminator, each an HMAC.
-            key = f"AWS4{self.credentials.secret_key}".encode()
-            for part in (day, *self._scope):
-                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-            kept = self._key = (day, key)
-        return hmac.new(kept[1], string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
