@@ -17,8 +17,9 @@ from graphql import (
     parse,
 )
 from graphql.execution import Executor
+from graphql.pyutils import is_awaitable as graphql_is_awaitable
 
-from knight.graphql.execution import LeafExecutor, plain_leaf
+from knight.graphql.execution import LeafExecutor, is_awaitable, plain_leaf
 
 SDL = """
 enum Kind { TRACK COURSE }
@@ -82,8 +83,8 @@ def _both(query: str, **kwargs: Any) -> tuple[ExecutionResult, ExecutionResult]:
     schema = _schema()
     document = parse(query)
     results = []
-    for executor in (Executor, LeafExecutor):
-        result = execute(schema, document, executor_class=executor, **kwargs)
+    for executor, awaitable in ((Executor, None), (LeafExecutor, is_awaitable)):
+        result = execute(schema, document, executor_class=executor, is_awaitable=awaitable, **kwargs)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         assert isinstance(result, ExecutionResult)
@@ -170,3 +171,24 @@ async def _half() -> Any:
     result = execute(schema, parse("{ thing { ratio } }"), executor_class=LeafExecutor)
     assert isinstance(result, ExecutionResult)
     return result.data
+
+
+class _AwaitableDict(dict[str, Any]):
+    def __await__(self) -> Any:
+        return iter(())
+
+
+def test_is_awaitable_answers_as_graphql_cores_own() -> None:
+    async def coroutine() -> None:
+        return None
+
+    async def check() -> None:
+        made = coroutine()
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        values = [made, future, _AwaitableDict(), {}, [], "", 0, 1.5, True, None, object(), b"x", (1,)]
+        assert [is_awaitable(v) for v in values] == [graphql_is_awaitable(v) for v in values]
+        assert [is_awaitable(v) for v in values[:3]] == [True] * 3
+        await made
+
+    asyncio.run(check())

@@ -15,11 +15,17 @@ execution.
 A whole Float is completed as an int, 3500 rather than 3500.0, as the original
 (JavaScript) API sent numbers; every leaf passes one of the two places that
 coerce it, so no later pass over the answer is needed.
+
+graphql-core asks of every value a resolver or a field gives whether it is
+awaitable; ``is_awaitable`` answers at once for the plain values most of them
+are (its own check looks for ``__await__`` on each) and asks graphql-core's
+for anything else.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeGuard
 
 from graphql import (
     GraphQLLeafType,
@@ -32,6 +38,10 @@ from graphql import (
 from graphql.execution import Executor
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
+from graphql.pyutils import is_awaitable as graphql_is_awaitable
+
+PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
+"""Types of value never awaitable: what resolvers and fields give besides awaitables."""
 
 
 class LeafExecutor(Executor[Any]):
@@ -72,6 +82,11 @@ class LeafExecutor(Executor[Any]):
     @staticmethod
     def complete_leaf_value(return_type: GraphQLLeafType, result: Any) -> Any:
         return whole(Executor.complete_leaf_value(return_type, result))
+
+
+def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
+    """graphql-core's ``is_awaitable``, answered at once for plain values."""
+    return type(value) not in PLAIN and graphql_is_awaitable(value)
 
 
 def whole(value: Any) -> Any:

@@ -48,7 +48,7 @@ from knight.graphql.errors import (
     format_error,
     request_error,
 )
-from knight.graphql.execution import LeafExecutor
+from knight.graphql.execution import LeafExecutor, is_awaitable
 from knight.graphql.limits import limit_rules, measure_document
 from knight.graphql.loaders import Loaders
 from knight.graphql.meter import DynamoDBMeter, install
@@ -211,6 +211,7 @@ class Executor:
                     variable_values=variables,
                     operation_name=operation_name,
                     executor_class=self.execution,
+                    is_awaitable=is_awaitable,
                 )
                 if isawaitable(result):
                     result = await result
