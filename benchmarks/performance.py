@@ -15,15 +15,18 @@ machine slows every figure.
 1. exploreDb (judged on DynamoDB Local: run under scripts/dynamodb-local; without an
    endpoint it runs on the embedded engine and says the figure is not the one judged).
    A fresh table seeded at scale 1; the exact DynamoDB requests one exploreDb makes are
-   recorded from the executor's own client (botocore's provide-client-params hook), then,
-   alternating, (a) replayed one after another with a plain boto3 client and (b) exploreDb
-   sent over HTTP to a GraphQLServer serving an Executor on that table. Target: median(b) /
-   median(a) <= 0.5. Also printed: the critical path (the recorded requests in dependent
-   levels, and the sum of each level's slowest request: the time when each level's
-   requests all run at once), the CPU time one (b) costs in this process, by thread, and in
-   the engine's process (/proc, Linux), and a cProfile of one (b), its 15 costliest functions.
-2. getStudent, getTracks, getStudentByEmail, the same way: median(HTTP) - median(boto3
-   replay of its requests), target < 1 ms each (judged on DynamoDB Local too).
+   recorded from the client of an executor served in this process (botocore's
+   provide-client-params hook), then, alternating, (a) replayed one after another with a
+   plain boto3 client and (b) exploreDb sent over HTTP to `knight serve`, started as its
+   own process on that table (and, for comparison, to a second one reading through boto3,
+   KNIGHT_DIRECT_READS=0). Target: median(b) / median(a) <= 0.5. Also printed: the
+   critical path (the recorded requests in dependent levels, and the sum of each level's
+   slowest request: the time when each level's requests all run at once), the CPU time one
+   (b) costs in `knight serve`'s process and in the engine's (/proc, Linux), the same
+   server's CPU in this process by thread, and a cProfile of one exploreDb there, its 15
+   costliest functions by thread.
+2. getStudent, getTracks, getStudentByEmail, the same way: median(HTTP to `knight serve`)
+   - median(boto3 replay of its requests), target < 1 ms each (judged on DynamoDB Local too).
 3. `knight up` (embedded engine, scale 1) as its own process, --clients threads (16) for
    --seconds (60): 30% getStudent, 30% getCourse, 10% exploreDb, 30% addProgress. Targets:
    >= 30 requests/s, p95 < 1 s, 0 errors; the lag from an addProgress answer until the
@@ -58,7 +61,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Queue
@@ -401,21 +404,44 @@ def print_profile(groups: dict[str, pstats.Stats], top: int = 15) -> None:
 
 @dataclass
 class Bench:
-    """A fresh table on the engine, and a GraphQLServer serving an Executor on it."""
+    """A fresh table on the engine; `knight serve` on it, as measured; and a GraphQLServer in this process
+    serving an Executor on it, whose requests are recorded and whose threads are profiled."""
 
     engine: Engine
     table: str
     data: SeedData
     server: GraphQLServer
+    served: Served
+    """`knight serve` as its own process: what goals 1 and 2 time."""
+    served_boto3: Served | None
+    """The same with KNIGHT_DIRECT_READS=0 (reads through boto3, as before direct reads), on direct-read engines."""
     recorder: Recorder
     plain: Any
     judged: bool
     """Whether goals 1 and 2 are judged on this engine (an endpoint, such as DynamoDB Local)."""
 
-    @property
-    def direct(self) -> bool:
-        """Whether the executor reads the engine directly (knight.dynamodb.direct), so boto3 reads are a baseline."""
-        return isinstance(self.engine.reads(), DirectReads)
+
+@dataclass
+class Served:
+    url: str
+    pid: int
+
+
+@contextmanager
+def knight_serve(engine: Engine, table: str, *, direct_reads: bool = True) -> Iterator[Served]:
+    """`knight serve` on the engine's table as its own process, on a free port; stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix="knight-perf-serve-") as name:
+        folder = Path(name)
+        env = {**knight_environment(folder), **engine.environment(), "KNIGHT_TABLE": table}
+        if not direct_reads:
+            env["KNIGHT_DIRECT_READS"] = "0"
+        command = [sys.executable, "-m", "knight", "serve", "--port", "0"]
+        label = "knight serve" if direct_reads else "knight serve (KNIGHT_DIRECT_READS=0)"
+        with started(label, command, env, folder, "Press Ctrl-C") as (process, banner):
+            url = re.search(r"POST or GET\s+(http://\S+)", banner)
+            if url is None:
+                raise SystemExit(f"cannot read knight serve's banner:\n{banner}")
+            yield Served(url.group(1), process.pid)
 
 
 @contextmanager
@@ -453,7 +479,12 @@ def bench_table(scale: int) -> Iterator[Bench]:
         server.start()
         recorder = Recorder(engine)
         plain = plain_client(engine)
-        yield Bench(engine, table, data, server, recorder, plain, judged)
+        with ExitStack() as serving:
+            served = serving.enter_context(knight_serve(engine, table))
+            served_boto3 = None
+            if isinstance(engine.reads(), DirectReads):
+                served_boto3 = serving.enter_context(knight_serve(engine, table, direct_reads=False))
+            yield Bench(engine, table, data, server, served, served_boto3, recorder, plain, judged)
     finally:
         if recorder is not None:
             recorder.close()
@@ -468,14 +499,18 @@ def bench_table(scale: int) -> Iterator[Bench]:
 
 def goal_explore(bench: Bench, runs: int, profile: bool) -> None:
     print(f"\nGoal 1: exploreDb over HTTP against the same DynamoDB requests sent one by one ({runs} runs each)")
-    client = GraphQLClient(bench.server.url)
-    calls = record_query(bench.recorder, client, EXPLORE_DB, None)
+    recording = GraphQLClient(bench.server.url)
+    calls = record_query(bench.recorder, recording, EXPLORE_DB, None)
     touched = len(partitions_touched(bench.data))
     print(f"  one exploreDb made {len(calls)} DynamoDB requests ({count_by(c.operation for c in calls)}); "
           f"it touches {touched} partitions (goal 4: at most one request each)")  # fmt: skip
+    client = GraphQLClient(bench.served.url)
+    before = GraphQLClient(bench.served_boto3.url) if bench.served_boto3 else None
     for _ in range(WARM_RUNS):  # untimed: connections, caches, DynamoDB Local's JIT
         replay(bench.plain, calls)
         client.post(EXPLORE_DB)
+        if before is not None:
+            before.post(EXPLORE_DB)
     a_runs: list[float] = []
     b_runs: list[float] = []
     boto3_runs: list[float] = []
@@ -486,17 +521,16 @@ def goal_explore(bench: Bench, runs: int, profile: bool) -> None:
         for samples, ms in zip(per_call, each, strict=True):
             samples.append(ms)
         b_runs.append(explore_once(client))
-        with boto3_reads(bench):
-            boto3_runs.append(explore_once(client))
+        if before is not None:
+            boto3_runs.append(explore_once(before))
     a, b = median(a_runs), median(b_runs)
     print(f"  (a) the {len(calls)} requests one after another, plain boto3: median {a:.1f} ms "
           f"(min {min(a_runs):.1f}, max {max(a_runs):.1f})")  # fmt: skip
-    print(f"  (b) exploreDb over HTTP, end to end:               median {b:.1f} ms "
+    print(f"  (b) exploreDb over HTTP to `knight serve`, end to end: median {b:.1f} ms "
           f"(min {min(b_runs):.1f}, max {max(b_runs):.1f})")  # fmt: skip
-    if bench.direct:
-        before = median(boto3_runs)
+    if boto3_runs:
         print(f"      the same with its reads through boto3 (KNIGHT_DIRECT_READS=0, as before direct reads): "
-              f"median {before:.1f} ms, ratio {before / a:.2f}")  # fmt: skip
+              f"median {median(boto3_runs):.1f} ms, ratio {median(boto3_runs) / a:.2f}")  # fmt: skip
     note = "" if bench.judged else "(embedded engine: not the judged figure)"
     goal_line(
         "goal 1: median(b) / median(a)",
@@ -518,41 +552,49 @@ def goal_explore(bench: Bench, runs: int, profile: bool) -> None:
     print(f"    lower bound with every level's requests at once: {bound:.1f} ms "
           f"= {bound / a:.2f} of (a); (b) is {b / bound:.1f}x it")  # fmt: skip
 
-    cpu_per_explore(bench, client, runs)
+    cpu_per_explore(bench, client, recording, runs)
     if profile:
         profile_explore(bench)
-    client.close()
+    for opened in (client, recording, before):
+        if opened is not None:
+            opened.close()
 
 
-def cpu_per_explore(bench: Bench, client: GraphQLClient, runs: int) -> None:
-    """CPU time per exploreDb over HTTP: this process's threads by group, and the engine's process (Linux)."""
+def cpu_per_explore(bench: Bench, served: GraphQLClient, in_process: GraphQLClient, runs: int) -> None:
+    """CPU time per exploreDb over HTTP: `knight serve`'s process and the engine's; then, by thread, the server
+    in this process (Linux)."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     engine_pid = listener_pid(int(bench.engine.dynamodb_url.rsplit(":", 1)[1].split("/")[0]))
+    engine_stat = Path(f"/proc/{engine_pid}/stat")
 
-    def sample() -> tuple[dict[str, float], float]:
+    def engine_cpu() -> float:
+        return cpu_seconds(engine_stat, ticks) if engine_pid and engine_pid != os.getpid() else math.nan
+
+    serve_stat = Path(f"/proc/{bench.served.pid}/stat")
+    serve_before, engine_before = cpu_seconds(serve_stat, ticks), engine_cpu()
+    for _ in range(runs):
+        explore_once(served)
+    serve_ms = (cpu_seconds(serve_stat, ticks) - serve_before) * 1000 / runs
+    engine_ms = (engine_cpu() - engine_before) * 1000 / runs
+    engine = "the engine runs in this process" if math.isnan(engine_ms) else f"the engine's process {engine_ms:.1f} ms"
+    print(f"  CPU per exploreDb over HTTP ({runs} more runs): `knight serve`'s process {serve_ms:.1f} ms; {engine}")
+
+    def by_thread() -> dict[str, float]:
         groups: dict[str, float] = {}
         for thread in threading.enumerate():
             spent = cpu_seconds(Path(f"/proc/self/task/{thread.native_id}/stat"), ticks)
             # Threads a server starts per request ("Thread-7 (process_request_thread)") count as one group.
             group = re.sub(r"^Thread-\d+ \((.+)\)$", r"\1", thread_group(thread))
             groups[group] = groups.get(group, 0.0) + spent
-        engine = cpu_seconds(Path(f"/proc/{engine_pid}/stat"), ticks) if engine_pid else math.nan
-        return groups, engine
+        return groups
 
-    started = time.process_time()
-    before, engine_before = sample()
+    threads_before = by_thread()
     for _ in range(runs):
-        explore_once(client)
-    after, engine_after = sample()
-    whole = (time.process_time() - started) * 1000 / runs
-    per = {name: (after[name] - before.get(name, 0.0)) * 1000 / runs for name in after}
+        explore_once(in_process)
+    after = by_thread()
+    per = {name: (after[name] - threads_before.get(name, 0.0)) * 1000 / runs for name in after}
     shown = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(per.items(), key=lambda kv: -kv[1]) if ms >= 0.5)
-    engine = (
-        "the engine runs in this process"
-        if engine_pid == os.getpid()
-        else f"the engine's process {(engine_after - engine_before) * 1000 / runs:.1f} ms"
-    )
-    print(f"  CPU per exploreDb over HTTP ({runs} more runs): this process {whole:.1f} ms ({shown}); {engine}")
+    print(f"    by thread, the same server in this process ({runs} more runs): {shown}")
 
 
 def cpu_seconds(stat: Path, ticks: int) -> float:
@@ -615,29 +657,36 @@ def goal_single(bench: Bench, runs: int) -> None:
         ("getTracks", TRACKS_QUERY, None),
         ("getStudentByEmail", BY_EMAIL_QUERY, {"email": student["email"]}),
     ]
-    client = GraphQLClient(bench.server.url)
+    recording = GraphQLClient(bench.server.url)
+    client = GraphQLClient(bench.served.url)
+    before = GraphQLClient(bench.served_boto3.url) if bench.served_boto3 else None
     for label, query, variables in cases:
-        calls = record_query(bench.recorder, client, query, variables)
+        calls = record_query(bench.recorder, recording, query, variables)
         for _ in range(WARM_RUNS):
             replay(bench.plain, calls)
             client.post(query, variables)
+            if before is not None:
+                before.post(query, variables)
         a_runs, b_runs, boto3_runs = [], [], []
         for _ in range(runs):
             a_runs.append(replay(bench.plain, calls)[0])
             b_runs.append(single_once(client, label, query, variables))
-            with boto3_reads(bench):
-                boto3_runs.append(single_once(client, label, query, variables))
+            if before is not None:
+                boto3_runs.append(single_once(before, label, query, variables))
         a, b = median(a_runs), median(b_runs)
         what = ", ".join(c.describe() for c in calls)
         print(f"  {label}: {len(calls)} request(s) [{what}]")
-        print(f"    boto3 median {a:.2f} ms, HTTP median {b:.2f} ms (p95 {percentile(b_runs, 0.95):.2f})")
-        if bench.direct:
+        print(f"    boto3 median {a:.2f} ms, HTTP to `knight serve` median {b:.2f} ms "
+              f"(p95 {percentile(b_runs, 0.95):.2f})")  # fmt: skip
+        if boto3_runs:
             print(f"    with its reads through boto3 (KNIGHT_DIRECT_READS=0): HTTP median {median(boto3_runs):.2f} ms, "
                   f"HTTP - boto3 {median(boto3_runs) - a:.2f} ms")  # fmt: skip
         note = "" if bench.judged else "(embedded engine: not the judged figure)"
         goal_line(f"goal 2: {label} HTTP - boto3", f"{b - a:.2f} ms", f"< {SINGLE_OVERHEAD_TARGET_MS:g} ms",
                   b - a < SINGLE_OVERHEAD_TARGET_MS, note)  # fmt: skip
-    client.close()
+    for opened in (client, recording, before):
+        if opened is not None:
+            opened.close()
 
 
 def explore_once(client: GraphQLClient) -> float:
@@ -652,17 +701,6 @@ def single_once(client: GraphQLClient, label: str, query: str, variables: Values
     if answer.get("errors"):
         raise SystemExit(f"{label} failed: {error_text(answer)}")
     return took
-
-
-@contextmanager
-def boto3_reads(bench: Bench) -> Iterator[None]:
-    """The executor's reads through its boto3 client, as before direct reads: the baseline in the same run."""
-    before = bench.engine.direct_reads
-    bench.engine.direct_reads = False
-    try:
-        yield
-    finally:
-        bench.engine.direct_reads = before
 
 
 def goal_counts(bench: Bench) -> None:
@@ -702,28 +740,52 @@ def _lines(stream: Any, into: Queue[str]) -> None:
 
 
 @contextmanager
+def started(name: str, command: list[str], env: dict[str, str], folder: Path, ready: str) -> Iterator[tuple[Any, str]]:
+    """A knight command as its own process, once its output says ``ready``: (the process, its output so far);
+    stopped with Ctrl-C at the end (killed if it takes more than 30 s)."""
+    stderr = (folder / f"{name}.stderr.log").open("w")
+    process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        lines: Queue[str] = Queue()
+        threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
+        banner = ""
+        deadline = time.monotonic() + 180
+        while ready not in banner:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} stopped ({process.returncode}):\n{banner}"
+                                 f"{(folder / f'{name}.stderr.log').read_text()}")  # fmt: skip
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not start within 180 s:\n{banner}")
+            with suppress(Empty):
+                banner += lines.get(timeout=1)
+        yield process, banner
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                print(f"{name} did not stop within 30 s of Ctrl-C; killed")
+                process.kill()
+                process.wait(10)
+        stderr.close()
+
+
+def knight_environment(folder: Path) -> dict[str, str]:
+    """This process's environment without endpoints, knight's settings or a profile; state in ``folder``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "KNIGHT_", "AWS_PROFILE"))}
+    env["KNIGHT_STATE_DIR"] = str(folder)
+    return env
+
+
+@contextmanager
 def knight_up(scale: int) -> Iterator[Up]:
     """`knight up` on its own embedded engine, free ports, in a temporary state folder; stopped at the end."""
     with tempfile.TemporaryDirectory(prefix="knight-perf-") as name:
         folder = Path(name)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "KNIGHT_", "AWS_PROFILE"))}
-        env["KNIGHT_STATE_DIR"] = str(folder)
+        env = knight_environment(folder)
         command = [sys.executable, "-m", "knight", "up", "--port", "0", "--graphql-port", "0", "--scale", str(scale)]
-        stderr = (folder / "stderr.log").open("w")
-        process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
-        try:
-            lines: Queue[str] = Queue()
-            threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
-            banner = ""
-            deadline = time.monotonic() + 180
-            while "Press Ctrl-C" not in banner:
-                if process.poll() is not None:
-                    raise SystemExit(f"knight up stopped ({process.returncode}):\n{banner}"
-                                     f"{(folder / 'stderr.log').read_text()}")  # fmt: skip
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"knight up did not start within 180 s:\n{banner}")
-                with suppress(Empty):
-                    banner += lines.get(timeout=1)
+        with started("knight up", command, env, folder, "Press Ctrl-C") as (process, banner):
             url = re.search(r"graphql\s+(http://\S+/graphql)", banner)
             exports = re.search(r"export (.*)", banner)
             table = re.search(r"table\s+(\S+)", banner)
@@ -733,16 +795,6 @@ def knight_up(scale: int) -> Iterator[Up]:
             engine = re.search(r"engine\s+(.*)", banner)
             print(f"  knight up: {engine.group(1) if engine else 'engine not named in its banner'}")
             yield Up(process, url.group(1), {**env, **variables}, table.group(1), folder)
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    print("knight up did not stop within 30 s of Ctrl-C; killed")
-                    process.kill()
-                    process.wait(10)
-            stderr.close()
 
 
 def scan_items(up: Up) -> list[Values]:
