@@ -11,14 +11,9 @@ models, graphql-core's schema, some 150,000 objects. On DynamoDB Local that was
 
 What start-up made lives as long as the server, so ``freeze`` moves it out of
 every later collection (``gc.freeze``); a request's own objects are collected
-as before, though less often: the youngest generation is collected after
-10,000 new containers rather than 700. Most of a request's objects are freed by
-their reference counts once it answers; collected every 700, exploreDb's were
-walked some twenty times while it ran (3 ms of CPU), and what survived a walk
-moved on to the older generations. ``thaw`` gives the frozen objects back to
-the collector, and its thresholds back, when the last server of the process
-stops, so a notebook or a test that starts and stops servers leaves the
-process as it found it.
+as before. ``thaw`` gives them back to the collector when the last server of
+the process stops, so a notebook or a test that starts and stops servers
+leaves the process as it found it.
 """
 
 from __future__ import annotations
@@ -26,32 +21,24 @@ from __future__ import annotations
 import gc
 import threading
 
-YOUNG_THRESHOLD = 10_000
-"""New containers (allocations less deallocations) between two collections of the youngest generation."""
-
 
 class _Freezes:
-    """How many ``freeze`` calls of this process are not yet thawed, and the thresholds before the first."""
+    """How many ``freeze`` calls of this process are not yet thawed."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.count = 0
-        self.thresholds = gc.get_threshold()
 
 
 _freezes = _Freezes()
 
 
 def freeze() -> None:
-    """Collect what start-up left as garbage, then freeze every object that remains and collect the
-    youngest generation less often, until ``thaw``."""
+    """Collect what start-up left as garbage, then freeze every object that remains, until ``thaw``."""
     with _freezes.lock:
         _freezes.count += 1
         gc.collect()
         gc.freeze()
-        if _freezes.count == 1:
-            _freezes.thresholds = gc.get_threshold()
-            gc.set_threshold(max(YOUNG_THRESHOLD, _freezes.thresholds[0]), *_freezes.thresholds[1:])
 
 
 def thaw() -> None:
@@ -62,7 +49,6 @@ def thaw() -> None:
         _freezes.count -= 1
         if _freezes.count == 0:
             gc.unfreeze()
-            gc.set_threshold(*_freezes.thresholds)
 
 
 def holders() -> int:

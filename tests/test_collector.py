@@ -67,17 +67,12 @@ def test_a_freeze_collects_start_up_garbage_and_freezes_what_lives() -> None:
 
 @pytest.mark.usefixtures("thawed")
 def test_objects_stay_frozen_until_every_freeze_has_thawed() -> None:
-    before = gc.get_threshold()
     collector.freeze()
-    serving = gc.get_threshold()
-    assert serving == (max(collector.YOUNG_THRESHOLD, before[0]), *before[1:])
     collector.freeze()
     collector.thaw()
     assert collector.holders() == 1 and gc.get_freeze_count() > 0
-    assert gc.get_threshold() == serving
     collector.thaw()
     assert collector.holders() == 0 and gc.get_freeze_count() == 0
-    assert gc.get_threshold() == before
     collector.thaw()  # one more than there were: nothing to thaw, and no count below zero
     assert collector.holders() == 0
 
