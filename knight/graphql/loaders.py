@@ -60,6 +60,7 @@ class Loaders:
         # Answers given, by pattern, values and the read's items (kept, so that their id stays theirs):
         # a student's preferences are asked for once per enrollment of theirs, a track once per preference.
         self._answers: dict[tuple[str, tuple[tuple[str, object], ...], int], tuple[list[Item], list[Values]]] = {}
+        self._types: dict[tuple[int, str], tuple[list[Item], dict[object, list[Item]]]] = {}
         # Items read, by primary key: a point read of one is answered without another request.
         self._primed: dict[tuple[str, str, str], list[Item]] = {}
         self.lookahead: dict[tuple[object, ...], list[str]] = {}
@@ -105,8 +106,23 @@ class Loaders:
         key = (pattern.name, tuple(values.items()), id(items))
         known = self._answers.get(key)
         if known is None:
-            picked = [pattern.entity.values(item) for item in pattern.admitted(items, values)]
+            entity = pattern.entity
+            # Only the pattern's own entity's items can be admitted: a course's collection holds four
+            # kinds, and each pattern on it looked at every item.
+            of_entity = self._by_type(items, entity.type_attribute).get(entity.name, [])
+            picked = [entity.values(item) for item in pattern.admitted(of_entity, values)]
             known = self._answers[key] = (items, picked)
+        return known[1]
+
+    def _by_type(self, items: list[Item], type_attribute: str) -> dict[object, list[Item]]:
+        """A read's items by their type, in their order (kept with the items, whose id is in the key)."""
+        key = (id(items), type_attribute)
+        known = self._types.get(key)
+        if known is None:
+            grouped: dict[object, list[Item]] = {}
+            for item in items:
+                grouped.setdefault(item.get(type_attribute), []).append(item)
+            known = self._types[key] = (items, grouped)
         return known[1]
 
     async def _answer(
@@ -133,6 +149,7 @@ class Loaders:
         self._ranges.clear()
         self._keys.clear()
         self._answers.clear()
+        self._types.clear()
         self._primed.clear()
 
     # Reading
@@ -209,8 +226,7 @@ class Loaders:
         for collection, source in merged.items():
             if source not in sources:
                 self._remember(source, _done(loop, items[collection]))
-            for item in items[collection]:
-                self._prime(item)
+            self._prime(items[collection])
         # Each caller gets its partition's items; the pattern's own conditions pick its answer.
         return [items[source.collection] for source in sources]
 
@@ -219,17 +235,21 @@ class Loaders:
         assert table.sort_key is not None
         return {table.partition_key: source.partition, table.sort_key: source.scope.prefix}
 
-    def _prime(self, item: Item) -> None:
-        """Remember an item read from any index as the answer to a point read of its primary key.
+    def _prime(self, items: list[Item]) -> None:
+        """Remember items read from any index as the answers to point reads of their primary keys.
 
         Every index projects all attributes, so a track read with all tracks
         answers a later track-by-id without another request.
         """
         table = self.model.table_index
-        if table.sort_key is None or table.partition_key not in item or table.sort_key not in item:
+        name, partition_key, sort_key = table.name, table.partition_key, table.sort_key
+        if sort_key is None:
             return
-        # Kept as items: most are never asked for, and a future each would cost more than the rest of this.
-        self._primed.setdefault((table.name, str(item[table.partition_key]), str(item[table.sort_key])), [item])
+        primed = self._primed
+        for item in items:
+            if partition_key in item and sort_key in item:
+                # Kept as items: most are never asked for, and a future each would cost more than the rest of this.
+                primed.setdefault((name, str(item[partition_key]), str(item[sort_key])), [item])
 
 
 async def _first(found: Awaitable[list[dict[str, Any]]]) -> dict[str, Any] | None:
