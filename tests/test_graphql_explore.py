@@ -165,6 +165,38 @@ def test_single_entity_queries_read_each_collection_once(
     assert len(calls.calls) == requests, calls.calls
 
 
+def test_explore_db_is_not_sent_the_chapter_versions_it_does_not_show(executor: Executor) -> None:
+    """The course reads carry the current chapters' filter: DynamoDB reads every version, sends back none."""
+    report = executor.run(EXPLORE_DB)["extensions"]["dynamodb"]
+    versions = [c for c in SEEDED.of("chapter") if c["version"] != 0]
+    assert versions, "the seed saves versions"
+    assert report["itemsEvaluated"] - report["itemsReturned"] == len(versions)
+
+
+def test_chapter_versions_below_the_courses_are_read_with_them(engine: Engine, executor: Executor) -> None:
+    """Asked for, the versions come from the same course reads, unfiltered: no request more than the partitions."""
+    query = "{ getTracks { courses { id chapters { id versions { version } } } } }"
+    calls = DynamoDBCalls(engine)
+    with calls.counting():
+        response = executor.run(query)
+    assert "errors" not in response, response.get("errors")
+    courses = SEEDED.of("course")
+    assert len(calls.calls) == 1 + len(SEEDED.of("track")) + len(courses)
+    report = response["extensions"]["dynamodb"]
+    assert report["itemsEvaluated"] == report["itemsReturned"], "nothing filtered out"
+    shown = {
+        chapter["id"]: sorted(v["version"] for v in chapter["versions"])
+        for track in response["data"]["getTracks"]
+        for course in track["courses"]
+        for chapter in course["chapters"]
+    }
+    # A chapter's versions are its saved ones, 1 to latest; the pointer (version 0) is not among them.
+    assert shown == {
+        p["id"]: sorted(v["version"] for v in SEEDED.of("chapter", id=p["id"]) if v["version"] != 0)
+        for p in SEEDED.of("chapter", version=0)
+    }
+
+
 def test_notebook_helper_serves_reports_cost_and_stops(engine: Engine, model: Model, seeded: str) -> None:
     with serve(engine, model, seeded, port=0) as server:
         assert server.running

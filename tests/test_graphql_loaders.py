@@ -23,7 +23,7 @@ from knight.errors import ValidationError
 from knight.graphql.context import call_in_pool
 from knight.graphql.loaders import Loaders
 from knight.graphql.reader import Reader
-from knight.graphql.scopes import WHOLE, Scope, Source, pattern_source
+from knight.graphql.scopes import WHOLE, Scope, Source, entity_source, pattern_source
 from knight.model import Model
 from knight.table import create_table, delete_table
 
@@ -54,6 +54,52 @@ def test_scopes_cover_and_merge() -> None:
     assert not Scope("v1", exact=True).covers(Scope("v10", exact=True))
     course = Source("table", "c#1", Scope("t#"))
     assert course.merged(Source("table", "c#2", WHOLE)) == course
+
+
+def test_a_filter_goes_with_a_read_only_where_no_range_merged_with_it_wants_what_it_drops(model: Model) -> None:
+    catalog = Catalog(model)
+    course = {"courseId": SEEDED.of("course")[0]["id"]}
+    chapters = pattern_source(catalog.get("chapters-of-course"), course)
+    enrollments = pattern_source(catalog.get("enrollments-of-course"), course)
+    every_version = entity_source(model.entity("chapter"), course)
+    kept = chapters.kept
+    assert kept is not None and kept.entity == "chapter" and kept.attribute == "latest" and kept.exists
+    assert enrollments.kept is None and every_version.kept is None
+    # Enrollments cannot be chapters: the filter goes along, and the read serves both.
+    both = chapters.merged(enrollments)
+    assert both.kept == kept and both.scope == WHOLE
+    assert both.covers(chapters) and both.covers(enrollments)
+    # What it leaves out, a read of every version wants: no filter then, and it serves all three.
+    assert not both.covers(every_version)
+    whole = both.merged(every_version)
+    assert whole.kept is None and whole.covers(every_version) and whole.covers(chapters)
+    # Two filters (the pointers, and the versions without them): one Query reads everything.
+    chapter = {"id": SEEDED.of("chapter")[0]["id"]}
+    history = pattern_source(catalog.get("chapter-history"), chapter)
+    assert history.kept is not None and not history.kept.exists
+    pointer = pattern_source(catalog.get("chapter-by-id"), chapter)
+    assert pointer.scope.exact and pointer.kept is None, "a point read cannot carry a filter"
+    assert history.merged(Source(history.index, history.partition, WHOLE, kept)).kept is None
+
+
+@pytest.mark.parametrize(("pattern", "values"), CASES, ids=[f"{p}-{i}" for i, (p, _) in enumerate(CASES)])
+def test_an_answer_picked_from_the_patterns_own_source_is_the_patterns_own(
+    engine: Engine, model: Model, seeded: str, pattern: str, values: dict[str, object]
+) -> None:
+    """What the loaders read for a pattern alone (its filter sent to DynamoDB where it can be) answers it."""
+    access = Catalog(model).get(pattern)
+    checked = access.arguments(values)
+    source = pattern_source(access, checked)
+    if source.is_point_read(model.table_index):
+        pytest.skip("a point read is a BatchGetItem key")
+    read = Reader(engine, model, seeded).query(source)
+    picked = [access.entity.values(item) for item in access.admitted(read, checked)]
+    own = access.run(engine, seeded, values).values
+    assert picked == own if access.order_by else canonical(picked) == canonical(own)
+    kept = source.kept
+    if kept is not None:
+        of_entity = [item for item in read if item.get(kept.type_attribute) == kept.entity]
+        assert all((kept.attribute in item) is kept.exists for item in of_entity), "DynamoDB sent what the filter drops"
 
 
 @pytest.mark.parametrize(("pattern", "values"), CASES, ids=[f"{p}-{i}" for i, (p, _) in enumerate(CASES)])

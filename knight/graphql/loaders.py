@@ -30,7 +30,7 @@ from graphql.pyutils import AwaitableOrValue
 from knight.access import Catalog, Pattern
 from knight.dynamodb.batches import GET_KEYS, chunks
 from knight.graphql.reader import Item, Reader
-from knight.graphql.scopes import Scope, Source, entity_source, pattern_source
+from knight.graphql.scopes import Source, entity_source, pattern_source
 from knight.model import Model
 
 T = TypeVar("T")
@@ -40,8 +40,9 @@ Call = Callable[..., Awaitable[Any]]
 Values = dict[str, Any]
 """An object's field values, as resolvers hand them to graphql-core."""
 
-Need = tuple[str, Mapping[str, object]]
-"""An access pattern (by name) and its values."""
+Need = tuple[str, Mapping[str, object]] | Source
+"""What a read is widened with: an access pattern (by name) and its values, or a place to read whole
+(where a field further down reads with ``also``)."""
 
 
 class Loaders:
@@ -55,7 +56,7 @@ class Loaders:
         self._call = call
         self._partitions: DataLoader[Source, list[Item]] = DataLoader(self._load_batch)
         # Every read asked for or made: ranges by (index, partition), single keys by (index, partition, sort).
-        self._ranges: dict[tuple[str, str], list[tuple[Scope, asyncio.Future[list[Item]]]]] = {}
+        self._ranges: dict[tuple[str, str], list[tuple[Source, asyncio.Future[list[Item]]]]] = {}
         self._keys: dict[tuple[str, str, str], asyncio.Future[list[Item]]] = {}
         # Answers given, by pattern, values and the read's items (kept, so that their id stays theirs):
         # a student's preferences are asked for once per enrollment of theirs, a track once per preference.
@@ -86,17 +87,21 @@ class Loaders:
         returns (progress of an enrollment from the student's collection);
         ``also`` lists such places only worth using when already read;
         ``widen`` names patterns on the same partition that fields further
-        down will ask for, so that one Query serves them all. Called
-        synchronously, so that sibling fields queue their reads in one batch.
+        down will ask for (or places they read whole), so that one Query
+        serves them all. Called synchronously, so that sibling fields queue
+        their reads in one batch.
         """
         access, checked = self._checked(pattern, values)
         own = pattern_source(access, checked)
         future = self._covering([own, *also, *([load_from] if load_from else [])])
         if future is None:
             target = load_from or own
-            for name, more in widen:
-                other, other_values = self._checked(name, more)
-                target = target.merged(pattern_source(other, other_values))
+            for need in widen:
+                if isinstance(need, Source):
+                    target = target.merged(need)
+                else:
+                    other, other_values = self._checked(*need)
+                    target = target.merged(pattern_source(other, other_values))
             future = self._load(target)
         elif future.done() and future.exception() is None:
             return self._picked(access, checked, future.result())
@@ -176,8 +181,8 @@ class Loaders:
                 if key in self._primed:
                     future = self._keys[key] = _done(asyncio.get_running_loop(), self._primed[key])
                     return future
-            for scope, future in self._ranges.get(source.collection, ()):
-                if scope.covers(source.scope):
+            for read, future in self._ranges.get(source.collection, ()):
+                if read.covers(source):
                     return future
         return None
 
@@ -190,7 +195,7 @@ class Loaders:
         if source.scope.exact:
             self._keys.setdefault((*source.collection, source.scope.prefix), future)
         else:
-            self._ranges.setdefault(source.collection, []).append((source.scope, future))
+            self._ranges.setdefault(source.collection, []).append((source, future))
 
     async def _load_batch(self, sources: list[Source]) -> list[list[Item]]:
         """One tick's reads: one Query per partition, every point read in BatchGetItem, all at once."""

@@ -68,7 +68,12 @@ class Reader:
     def _request(self, source: Source) -> Request:
         scope = source.scope
         return partition_query(
-            self.table, self.model.indexes[source.index], source.partition, scope.prefix, exact=scope.exact
+            self.table,
+            self.model.indexes[source.index],
+            source.partition,
+            scope.prefix,
+            exact=scope.exact,
+            condition=source.kept.condition() if source.kept is not None else None,
         )
 
     def batch_get(self, keys: Sequence[Mapping[str, str]]) -> list[Item]:

@@ -20,6 +20,7 @@ from knight.errors import NotFoundError
 from knight.graphql.context import Info
 from knight.graphql.loaders import Need, Values
 from knight.graphql.lookahead import below, selected
+from knight.graphql.scopes import Source
 
 T = TypeVar("T")
 
@@ -54,7 +55,34 @@ def collection_needs(type_name: str, info: Info, pattern: str, values: Mapping[s
         if type_name == "Student" and "progress" in below(fields.get("enrollments", []), info.fragments):
             chosen.append("progress-of-student")
         wanted = loaders.lookahead[key] = [child for child in dict.fromkeys(chosen) if collection.holds(child)]
-    return [(child, collection.values_for(child, pattern, values)) for child in wanted]
+        if type_name == "Course" and "versions" in below(fields.get("chapters", []), info.fragments):
+            wanted.append(WHOLE_CHAPTERS)
+    needs: list[Need] = []
+    for child in wanted:
+        if child == WHOLE_CHAPTERS:
+            needs.append(_whole_chapters(info, collection.values_for("chapters-of-course", pattern, values)))
+        else:
+            needs.append((child, collection.values_for(child, pattern, values)))
+    return needs
+
+
+WHOLE_CHAPTERS = "every version of the course's chapters"
+"""A lookahead's mark: each chapter's versions are read from the course's collection (``versions``
+below), so the read of its chapters must not leave them out (chapters-of-course's filter would)."""
+
+
+def _whole_chapters(info: Info, course: Mapping[str, object]) -> Source:
+    return info.context.loaders.entity_source("chapter", course)
+
+
+def _chapters_of_course(parent: Values, info: Info) -> AwaitableOrValue[list[Values]]:
+    loaders = info.context.loaders
+    key = ("Course", "chapters", *map(id, info.field_nodes))
+    wanted = loaders.lookahead.get(key)
+    if wanted is None:
+        wanted = loaders.lookahead[key] = [WHOLE_CHAPTERS] if "versions" in selected(info) else []
+    values = {"courseId": parent["id"]}
+    return loaders.read("chapters-of-course", values, widen=[_whole_chapters(info, values) for _ in wanted])
 
 
 def _required(found: AwaitableOrValue[Values | None], missing: str) -> AwaitableOrValue[Values]:
@@ -180,6 +208,7 @@ def _object(name: str) -> ObjectType:
 track = _object("Track")
 
 course = _object("Course")
+course.set_field("chapters", _chapters_of_course)
 course.set_field("track", _parent(_track, "trackId", "course {id} belongs to track {trackId}, which does not exist"))
 
 chapter = _object("Chapter")
