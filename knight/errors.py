@@ -20,7 +20,8 @@ other modules are named by module and inherit their code::
     ├── AlreadyAppliedError                         ALREADY_APPLIED
     ├── OverloadedError                             OVERLOADED
     ├── EngineError                                 ENGINE_UNAVAILABLE
-    │   └── ThrottledError                          THROTTLED
+    │   ├── ThrottledError                          THROTTLED
+    │   └── knight.dynamodb.wire.Unreadable
     ├── RefusedError                                REFUSED
     ├── DeployFailedError                           DEPLOY_FAILED
     ├── DriftError                                  DRIFT

@@ -13,14 +13,16 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
+from knight.errors import EngineError
+
 MAX_HEAD = 64 * 1024
 """Bytes of status line and headers an answer may have (DynamoDB's are under 1 KiB)."""
 RECEIVE = 256 * 1024
 """Bytes asked of the socket at a time."""
 
 
-class Unreadable(Exception):
-    """An answer this reader cannot frame; the connection is no use any more."""
+class Unreadable(EngineError):
+    """An answer this reader cannot frame; the connection is no use any more (the read goes through boto3)."""
 
 
 @dataclass(frozen=True)
