@@ -2,16 +2,16 @@
 
 On a local engine (the embedded one, DynamoDB Local) most of a read's CPU is
 botocore building and sending the request (event hooks, endpoint rules,
-urllib3); sent as below, a read costs 0.38 of it (benchmarks/direct_reads.py).
-exploreDb sends 55 Queries under one interpreter lock, so that CPU is most of
+urllib3); sent as below, a read costs 0.17 of it (benchmarks/direct_reads.py).
+exploreDb sends 58 Queries under one interpreter lock, so that CPU is most of
 its time.
 
 ``DirectReads`` sends Query and BatchGetItem as DynamoDB's JSON protocol
 defines them: the parameters as JSON (bytes in base64), signed with SigV4 as
 botocore signs them (``signing``) with the client's credentials (DynamoDB
-Local keeps one database per access key and region), on kept-alive connections, the answer
-read off the socket by ``wire.read_answer`` and parsed by
-``parsing.read_output``. ``query_all`` writes a round of Queries, each on a
+Local keeps one database per access key and region), on kept-alive
+connections, the answer read off the socket by ``wire.read_answer`` and
+parsed by ``parsing.read_output``. ``query_all`` writes a round of Queries, each on a
 connection of its own, before it reads any answer: one thread waits for them
 all, where a thread per read would pass the interpreter lock back and forth
 at every read (a wave costs 0.63 of their CPU per read). It emits the
