@@ -10,7 +10,7 @@ them all, but DynamoDB need not send back the ones the filter drops: its
 source says so (``Kept``), and the Query carries the filter. Merged with a
 sibling's range (the course's enrollments) the filter still goes along when
 that range cannot hold the filtered entity's items; otherwise the merged read
-takes every item, as before. Over half the bytes of exploreDb's answers were
+takes every item, as before. Nearly half the bytes of exploreDb's answers were
 chapter versions no field asked for.
 """
 
