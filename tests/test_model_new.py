@@ -4,9 +4,6 @@ and the commands a new user runs on it."""
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import new_table_name
+from up_process import knight_up
 
 from knight import application
 from knight.access import Catalog
@@ -205,44 +203,19 @@ def test_knight_up_on_a_model_of_one_s_own_runs_the_engine_table_and_seed_and_sa
     path = tmp_path / "blog.yaml"
     write_starter(path)
     table = new_table_name("knight-blog-up")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KNIGHT_")}
-    if engine.kind == "embedded":  # on this lane `knight up` starts its own engine, as for a user
-        env = {k: v for k, v in env.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    env.update(KNIGHT_TABLE=table, KNIGHT_STATE_DIR=str(tmp_path))
-    up = subprocess.Popen(
-        [*KNIGHT, "--model", str(path), "up", "--port", "0", "--graphql-port", "0"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert up.stdout is not None
-        banner = ""
-        while "Press Ctrl-C" not in banner:
-            line = up.stdout.readline()
-            assert line, up.stderr.read() if up.stderr else banner
-            banner += line
-        assert f"table    {table} created, stream NEW_AND_OLD_IMAGES, seeded with " in banner
-        assert "graphql and stream: not started; they are Sir learn a lot's application" in banner
-        assert "graphql  http" not in banner
-        exports = re.search(r"export (.*)", banner)
-        assert exports is not None
-        shell = {**env, **dict(pair.split("=", 1) for pair in exports.group(1).split())}
+    # On the embedded lane `knight up` starts its own engine, as for a user; it must stop cleanly at the end.
+    with knight_up(engine, tmp_path, table, model=path) as up:
+        assert f"table    {table} created, stream NEW_AND_OLD_IMAGES, seeded with " in up.banner
+        assert "graphql and stream: not started; they are Sir learn a lot's application" in up.banner
+        assert "graphql  http" not in up.banner and up.url is None
         found = subprocess.run(
             [*KNIGHT, "--model", str(path), "query", "author-by-id", "id=author-1", "--json"],
-            capture_output=True, text=True, env=shell, timeout=120, check=False,
+            capture_output=True, text=True, env=up.env, timeout=120, check=False,
         )  # fmt: skip
         assert found.returncode == 0, found.stderr
         assert [item["pk"] for item in json.loads(found.stdout)["items"]] == ["a#author-1"]
         refused = subprocess.run(
             [*KNIGHT, "--model", str(path), "query", "author-by-email", "email=nobody"],
-            capture_output=True, text=True, env=shell, timeout=120, check=False,
+            capture_output=True, text=True, env=up.env, timeout=120, check=False,
         )  # fmt: skip
         assert refused.returncode == 1 and "error [VALIDATION]" in refused.stderr
-    finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(30)
-        finally:
-            up.kill()
-        if engine.kind != "embedded":
-            delete_table(engine, table)
-    assert up.returncode == 0

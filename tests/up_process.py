@@ -32,7 +32,8 @@ from knight.table import delete_table
 
 @dataclass
 class Up:
-    url: str
+    url: str | None
+    """The GraphQL API's; None on a model other than Sir learn a lot's, where `knight up` serves none."""
     engine: Engine
     table: str
     search_folder: Path
@@ -42,6 +43,7 @@ class Up:
     banner: str
 
     def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        assert self.url is not None, "this `knight up` serves no GraphQL API"
         request = urllib.request.Request(
             self.url,
             data=json.dumps({"query": query, "variables": variables}).encode(),
@@ -73,14 +75,16 @@ def _lines(stream: Any, into: Queue[str]) -> None:
 
 
 @contextmanager
-def knight_up(engine: Engine, state: Path, table: str, *options: str) -> Iterator[Up]:
-    """`knight up` for ``table`` with its state in ``state``, until the block ends; then it must stop cleanly."""
+def knight_up(engine: Engine, state: Path, table: str, *options: str, model: Path | None = None) -> Iterator[Up]:
+    """`knight up` for ``table`` (on ``model``, else knight's own) with its state in ``state``, until the block
+    ends; then it must stop cleanly."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KNIGHT_")}
     if engine.kind == "embedded":
         env = {k: v for k, v in env.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env.update(KNIGHT_TABLE=table, KNIGHT_STATE_DIR=str(state))
     process = subprocess.Popen(
-        [sys.executable, "-m", "knight", "up", "--port", "0", "--graphql-port", "0", *options],
+        [sys.executable, "-m", "knight", *(["--model", str(model)] if model else []), "up", "--port", "0",
+         "--graphql-port", "0", *options],
         cwd=state, env=env, stdout=subprocess.PIPE, stderr=(state / "stderr.log").open("w"), text=True,
     )  # fmt: skip
     lines: Queue[str] = Queue()
@@ -97,11 +101,13 @@ def knight_up(engine: Engine, state: Path, table: str, *options: str) -> Iterato
     text = "".join(banner)
     url = re.search(r"graphql\s+(http://\S+/graphql)", text)
     exports = re.search(r"export (.*)", text)
-    assert url and exports, text
+    assert exports, text
     variables = dict(pair.split("=", 1) for pair in exports.group(1).split())
     client = engine_at(variables)
     try:
-        yield Up(url.group(1), client, table, state / "search" / table, process, {**env, **variables}, text)
+        yield Up(
+            url.group(1) if url else None, client, table, state / "search" / table, process, {**env, **variables}, text
+        )
     finally:
         process.send_signal(signal.SIGINT)
         try:
