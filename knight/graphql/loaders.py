@@ -64,7 +64,7 @@ class Loaders:
         self._types: dict[tuple[int, str], tuple[list[Item], dict[object, list[Item]]]] = {}
         # Items read, by primary key: a point read of one is answered without another request.
         self._primed: dict[tuple[str, str, str], list[Item]] = {}
-        self.lookahead: dict[tuple[object, ...], list[str]] = {}
+        self.lookahead: dict[tuple[object, ...], Any] = {}
         """What resolvers' lookahead found, by what they looked at (see resolvers.collection_needs)."""
         # Each pattern's values as checked, by what the resolver gave: list items ask again and again.
         self._checks: dict[tuple[str, tuple[tuple[str, type, object], ...]], tuple[Pattern, dict[str, object]]] = {}

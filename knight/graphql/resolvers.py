@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from ariadne import ObjectType, QueryType
+from graphql import GraphQLObjectType, GraphQLOutputType, get_named_type
 from graphql.pyutils import AwaitableOrValue
 
 from knight.errors import NotFoundError
 from knight.graphql.context import Info
 from knight.graphql.loaders import Need, Values
 from knight.graphql.lookahead import below, selected
-from knight.graphql.scopes import Source
 
 T = TypeVar("T")
 
@@ -39,50 +39,48 @@ CHILD_PATTERNS: dict[str, dict[str, str]] = {
 }
 
 
+# Fields that read, with ``also``, from the item collection their own object was read from, and the
+# entity they read there. A read of that collection keeps every such item when one is selected: a
+# pattern's filter would leave some out (a course's chapters keep only their current versions).
+FROM_PARENT_COLLECTION: dict[str, dict[str, str]] = {"Chapter": {"versions": "chapter"}}
+
+
 def collection_needs(type_name: str, info: Info, pattern: str, values: Mapping[str, object]) -> list[Need]:
-    """The patterns in the item collection of the object's read that the selected child fields will ask for."""
+    """What of the item collection of the object's read the selected child fields will ask for: their
+    patterns, and the entities read whole for fields further down."""
     loaders = info.context.loaders
     collection = loaders.model.collection_of(pattern)
     if collection is None:
         return []
     # Every object of a list asks with the same field nodes: look ahead once per request.
     key = (type_name, pattern, *map(id, info.field_nodes))
-    wanted = loaders.lookahead.get(key)
-    if wanted is None:
+    known = loaders.lookahead.get(key)
+    if known is None:
         fields = selected(info)
         chosen = [child for field, child in CHILD_PATTERNS[type_name].items() if field in fields]
         # An enrollment's progress lives in its student's collection: read it with the student.
         if type_name == "Student" and "progress" in below(fields.get("enrollments", []), info.fragments):
             chosen.append("progress-of-student")
-        wanted = loaders.lookahead[key] = [child for child in dict.fromkeys(chosen) if collection.holds(child)]
-        if type_name == "Course" and "versions" in below(fields.get("chapters", []), info.fragments):
-            wanted.append(WHOLE_CHAPTERS)
-    needs: list[Need] = []
-    for child in wanted:
-        if child == WHOLE_CHAPTERS:
-            needs.append(_whole_chapters(info, collection.values_for("chapters-of-course", pattern, values)))
-        else:
-            needs.append((child, collection.values_for(child, pattern, values)))
+        wanted = [child for child in dict.fromkeys(chosen) if collection.holds(child)]
+        object_type = info.schema.get_type(type_name)
+        assert isinstance(object_type, GraphQLObjectType)
+        whole = [
+            (child, entity)
+            for field, child in CHILD_PATTERNS[type_name].items()
+            if field in fields and child in wanted
+            for entity in _read_whole(object_type.fields[field].type, below(fields[field], info.fragments))
+        ]
+        known = loaders.lookahead[key] = (wanted, whole)
+    wanted, whole = known
+    needs: list[Need] = [(child, collection.values_for(child, pattern, values)) for child in wanted]
+    needs += [loaders.entity_source(entity, collection.values_for(child, pattern, values)) for child, entity in whole]
     return needs
 
 
-WHOLE_CHAPTERS = "every version of the course's chapters"
-"""A lookahead's mark: each chapter's versions are read from the course's collection (``versions``
-below), so the read of its chapters must not leave them out (chapters-of-course's filter would)."""
-
-
-def _whole_chapters(info: Info, course: Mapping[str, object]) -> Source:
-    return info.context.loaders.entity_source("chapter", course)
-
-
-def _chapters_of_course(parent: Values, info: Info) -> AwaitableOrValue[list[Values]]:
-    loaders = info.context.loaders
-    key = ("Course", "chapters", *map(id, info.field_nodes))
-    wanted = loaders.lookahead.get(key)
-    if wanted is None:
-        wanted = loaders.lookahead[key] = [WHOLE_CHAPTERS] if "versions" in selected(info) else []
-    values = {"courseId": parent["id"]}
-    return loaders.read("chapters-of-course", values, widen=[_whole_chapters(info, values) for _ in wanted])
+def _read_whole(field_type: GraphQLOutputType, fields: Mapping[str, object]) -> list[str]:
+    """The entities that the fields selected on a field's objects read from the collection the objects came from."""
+    return [entity for field, entity in FROM_PARENT_COLLECTION.get(get_named_type(field_type).name, {}).items()
+            if field in fields]  # fmt: skip
 
 
 def _required(found: AwaitableOrValue[Values | None], missing: str) -> AwaitableOrValue[Values]:
@@ -177,11 +175,18 @@ async def _with_latest(
 
 
 def _children(pattern: str) -> Callable[[Values, Info], AwaitableOrValue[list[Values]]]:
-    """A list field: the pattern read with the object's id as its one parameter."""
+    """A list field: the pattern read with the object's id as its one parameter (its collection's items
+    that fields below read from it kept whole)."""
 
     def resolve(parent: Values, info: Info) -> AwaitableOrValue[list[Values]]:
-        (parameter,) = info.context.loaders.catalog.get(pattern).params
-        return info.context.loaders.read(pattern, {parameter: parent["id"]})
+        loaders = info.context.loaders
+        (parameter,) = loaders.catalog.get(pattern).params
+        key = (pattern, *map(id, info.field_nodes))
+        whole = loaders.lookahead.get(key)
+        if whole is None:
+            whole = loaders.lookahead[key] = _read_whole(info.return_type, selected(info))
+        values = {parameter: parent["id"]}
+        return loaders.read(pattern, values, widen=[loaders.entity_source(entity, values) for entity in whole])
 
     return resolve
 
@@ -208,7 +213,6 @@ def _object(name: str) -> ObjectType:
 track = _object("Track")
 
 course = _object("Course")
-course.set_field("chapters", _chapters_of_course)
 course.set_field("track", _parent(_track, "trackId", "course {id} belongs to track {trackId}, which does not exist"))
 
 chapter = _object("Chapter")
@@ -228,7 +232,8 @@ def resolve_chapter_version(parent: Values, info: Info) -> int:
 @chapter.field("versions")
 def resolve_chapter_versions(parent: Values, info: Info) -> AwaitableOrValue[list[Values]]:
     loaders = info.context.loaders
-    # Every version also lives in the course's collection, often read already for its chapters.
+    # Every version also lives in the course's collection, often read already for its chapters
+    # (FROM_PARENT_COLLECTION has that read keep them).
     in_course = loaders.entity_source("chapter", {"courseId": parent["courseId"], "id": parent["id"]})
     versions = loaders.read("chapter-history", {"id": parent["id"]}, also=[in_course])
     return _each_with(versions, {"latest": parent["latest"]})
