@@ -6,8 +6,8 @@ quarter of those already there. A request reading hundreds of items (exploreDb
 reads some 900) makes tens of thousands of dicts and lists that live until it
 answers, so many of them reach the oldest generation, and every few such
 requests a full collection walks the whole process: the model, boto3's service
-models, graphql-core's schema, some 150,000 objects. On DynamoDB Local that was
-14 ms of each exploreDb's 59 ms of CPU, on average (benchmarks/performance.py).
+models, graphql-core's schema, some 150,000 objects: 9 ms of CPU per exploreDb
+on DynamoDB Local, on average, against 1 ms frozen (benchmarks/garbage_collection.py).
 
 What start-up made lives as long as the server, so ``freeze`` moves it out of
 every later collection (``gc.freeze``); a request's own objects are collected
